@@ -1,0 +1,234 @@
+"""The cassette: a vcrpy cassette plus what vcrpy loses.
+
+Stock vcrpy must be able to load and replay every cassette (anchors.md §3.4):
+``version: 1``; ``interactions[].request`` holds exactly method, uri, body,
+headers; headers are lists; ``status.message`` is a string; ``body.string`` is
+never null. What vcrpy cannot keep lives where it survives a vcrpy re-save:
+read boundaries, timing, the ending and the dialect under ``response.quirktape``,
+and provenance plus expectations under top-level ``metadata``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Ending = Literal["done", "eof", "reset", "timeout"]
+
+
+class CassetteError(Exception):
+    """A file that is not a usable cassette; the message is one line for the user."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Request(_Strict):
+    method: str
+    uri: str
+    body: str | bytes | None = ""
+    headers: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class Status(_Strict):
+    code: int
+    message: str = ""
+
+
+class Body(_Open):
+    string: str | bytes
+
+
+class Tape(_Strict):
+    """Stream fidelity data: where each network read began and when, and how it ended."""
+
+    dialect: str = "openai"
+    stream: bool | None = None
+    offsets: list[int] | None = None
+    t_ms: list[float] | None = None
+    ending: Ending = "done"
+
+    @model_validator(mode="after")
+    def _reads(self) -> Tape:
+        offsets = self.offsets
+        if offsets is not None:
+            if offsets and offsets[0] != 0:
+                raise ValueError("offsets must start at 0")
+            if any(b <= a for a, b in zip(offsets, offsets[1:])):
+                raise ValueError("offsets must be strictly increasing")
+            if self.t_ms is not None and len(self.t_ms) != len(offsets):
+                raise ValueError("t_ms needs one time per offset")
+        return self
+
+
+class Response(_Open):
+    status: Status
+    headers: dict[str, list[str]] = Field(default_factory=dict)
+    body: Body
+    quirktape: Tape = Field(default_factory=Tape)
+
+    @property
+    def raw(self) -> bytes:
+        string = self.body.string
+        return string.encode("utf-8") if isinstance(string, str) else string
+
+    @property
+    def content_type(self) -> str:
+        for name, values in self.headers.items():
+            if name.lower() == "content-type" and values:
+                return values[0]
+        return ""
+
+    @property
+    def is_stream(self) -> bool:
+        if self.quirktape.stream is not None:
+            return self.quirktape.stream
+        return "json" not in self.content_type or "event-stream" in self.content_type
+
+    @model_validator(mode="after")
+    def _offsets_fit(self) -> Response:
+        offsets = self.quirktape.offsets
+        if offsets and offsets[-1] >= max(len(self.raw), 1):
+            raise ValueError("an offset lies beyond the end of body.string")
+        return self
+
+
+class Interaction(_Strict):
+    request: Request
+    response: Response
+
+
+class Expect(_Strict):
+    """What a correct translation must contain, written from the wire data by hand."""
+
+    content: list[dict[str, Any]] | None = None
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+    usage: dict[str, int] | None = None
+    error: dict[str, Any] | None = None
+
+
+class Metadata(_Open):
+    title: str = ""
+    source: str = ""
+    provider: str = ""
+    model: str = ""
+    tags: list[str] = Field(default_factory=list)
+    recorded_at: str | None = None
+    request: dict[str, Any] | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    expect: Expect | None = None
+
+
+class Cassette(_Strict):
+    version: int = 1
+    interactions: list[Interaction]
+    metadata: Metadata = Field(default_factory=Metadata)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Cassette:
+        if not self.interactions:
+            raise ValueError("a cassette needs at least one interaction")
+        return self
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(part) for part in err["loc"]) or "top level"
+    return f"{where}: {err['msg']}"
+
+
+def parse_cassette(data: Any, name: str = "cassette") -> Cassette:
+    if not isinstance(data, dict) or "interactions" not in data:
+        raise CassetteError(f"{name}: not a cassette (no top-level 'interactions')")
+    try:
+        return Cassette.model_validate(data)
+    except ValidationError as exc:
+        raise CassetteError(f"{name}: invalid cassette: {_first_error(exc)}") from None
+
+
+def load(path: str | os.PathLike) -> Cassette:
+    """Read a cassette file; any problem is a ``CassetteError`` with a one-line message."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CassetteError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CassetteError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise CassetteError(f"{path}: not valid YAML{at}") from None
+    return parse_cassette(data, str(path))
+
+
+class _Dumper(yaml.SafeDumper):
+    """Readable and exact: multi-line text as literal blocks where YAML allows it."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+def _represent_list(dumper: yaml.SafeDumper, items: list) -> yaml.Node:
+    numbers = bool(items) and all(isinstance(i, (int, float)) and not isinstance(i, bool) for i in items)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=numbers)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(list, _represent_list)
+
+
+def to_data(cassette: Cassette) -> dict:
+    data = cassette.model_dump(mode="python", exclude_none=True)
+    for interaction, model in zip(data["interactions"], cassette.interactions):
+        interaction["request"]["body"] = model.request.body  # vcrpy needs the key, even when null
+    return data
+
+
+def dumps(cassette: Cassette) -> str:
+    # ASCII output (non-ASCII escaped): stock vcrpy opens files with the platform encoding.
+    return yaml.dump(to_data(cassette), Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=100000)
+
+
+def save(cassette: Cassette, path: str | os.PathLike) -> None:
+    """Write atomically: a temporary file in the same folder, then rename."""
+    path = Path(path)
+    text = dumps(cassette)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def iter_cassette_paths(paths: list[str]) -> list[Path]:
+    """Cassette files named directly or found (``*.yaml``/``*.yml``) under directories."""
+    found: list[Path] = []
+    for entry in paths:
+        p = Path(entry)
+        if p.is_dir():
+            found.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file()))
+        elif p.exists():
+            found.append(p)
+        else:
+            raise CassetteError(f"{p}: no such file or directory")
+    return found

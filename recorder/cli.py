@@ -1,0 +1,140 @@
+"""The ``quirktape`` command line (the contract is ../shared/docs/CLI.md).
+
+Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input, always with a
+one-line message and never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from translator import accumulate, encode_sse, stream_error
+
+from .cassette import CassetteError, iter_cassette_paths, load, save
+from .importers import FORMATS, import_file
+from .oracle import check_cassette
+from .replay import replay
+
+EXAMPLES = {
+    "import": "quirktape import stream.sse -o cassettes/vllm/my-quirk.yaml --provider vllm --tag MIX-04",
+    "replay": "quirktape replay cassettes/vllm/report-empty-tool-calls-text-lost.yaml --format jsonl --rechunk bytes",
+    "check": "quirktape check cassettes/",
+}
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="quirktape")
+def cli() -> None:
+    """Record, replay and check LLM provider streams translated to the Anthropic Messages API."""
+
+
+@cli.command("import", epilog=f"Example: {EXAMPLES['import']}")
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Cassette file to write.")
+@click.option(
+    "--format", "fmt", default="auto", show_default=True,
+    type=click.Choice(["auto", *FORMATS]), help="Input format.",
+)
+@click.option("--upstream", type=click.Choice(["openai"]), help="Override dialect detection.")
+@click.option("--interaction", type=int, help="Pick one exchange when the input holds several.")
+@click.option("--title")
+@click.option("--source", help="Where the bytes came from (default: the input path).")
+@click.option("--provider")
+@click.option("--model")
+@click.option("--tag", "tags", multiple=True, help="Quirk id (repeatable).")
+@click.option("--done/--no-done", default=True, show_default=True,
+              help="Chunk lists: the recording was complete, end it with [DONE].")
+def import_cmd(input_path, output, fmt, upstream, interaction, title, source, provider, model, tags, done):
+    """Turn a raw stream or chunk list into a cassette."""
+    metadata = {"title": title, "source": source, "provider": provider, "model": model, "tags": list(tags)}
+    cassette = import_file(input_path, fmt, upstream=upstream, done=done, metadata=metadata)
+    if interaction not in (None, 0):
+        raise BadInput(f"interaction {interaction} does not exist in {input_path} (it holds 1)")
+    save(cassette, output)
+    click.echo(f"wrote {output}", err=True)
+
+
+@cli.command("replay", epilog=f"Example: {EXAMPLES['replay']}")
+@click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", default="sse", show_default=True, type=click.Choice(["sse", "jsonl", "message"]))
+@click.option("--rechunk", default="recorded", show_default=True, help="recorded | bytes | lines | random:SEED")
+@click.option("--interaction", type=int, help="Interaction number (default: the first).")
+def replay_cmd(cassette_path, fmt, rechunk, interaction):
+    """Feed a cassette through the translator and print the Anthropic side."""
+    run = replay(load(cassette_path), interaction, rechunk)
+    out = sys.stdout
+    if fmt == "sse":
+        out.buffer.write(b"".join(encode_sse(e) for e in run.events))
+    elif fmt == "jsonl":
+        for event in run.events:
+            out.write(json.dumps(event, ensure_ascii=False) + "\n")
+    else:
+        out.write(json.dumps(accumulate(run.events), ensure_ascii=False, indent=2) + "\n")
+        error = stream_error(run.events)
+        if error:
+            click.echo(f"quirktape: upstream error: {error.get('type')}: {error.get('message')}", err=True)
+            sys.exit(1)
+
+
+@cli.command("check", epilog=f"Example: {EXAMPLES['check']}")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def check_cmd(paths, as_json):
+    """Run the oracle over cassettes (files or directories, default cassettes/)."""
+    files = iter_cassette_paths(list(paths) or ["cassettes"])
+    results = []
+    for path in files:
+        if path.name.lower() == "readme.yaml":
+            continue
+        checks = check_cassette(load(path))
+        results.append((path, checks))
+    passed = sum(1 for _, checks in results for c in checks if c.ok)
+    failed = sum(1 for _, checks in results for c in checks if c.ok is False)
+    if as_json:
+        doc = {
+            "cassettes": [
+                {"path": str(p), "checks": [{"invariant": c.invariant, "status": c.status, "details": c.details} for c in cs]}
+                for p, cs in results
+            ],
+            "passed": passed,
+            "failed": failed,
+        }
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        for path, checks in results:
+            for c in checks:
+                click.echo(f"{c.status:4}  {c.invariant:16}  {path}")
+                for detail in c.details:
+                    click.echo(f"      {detail}")
+        click.echo(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+def main() -> None:
+    """Entry point: every failure is one line on stderr with the contract's exit code."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("quirktape: aborted", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"quirktape: error: {exc.format_message()}", err=True)
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except CassetteError as exc:
+        click.echo(f"quirktape: error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        click.echo(f"quirktape: error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", err=True)
+        sys.exit(2)
+    except BrokenPipeError:
+        sys.exit(0)
+

@@ -1,0 +1,92 @@
+"""Deterministic replay: a cassette's bytes, re-cut into reads, through a translator.
+
+A rechunk strategy decides only where the body is cut; the translator must give
+the same events for every cut. ``random:SEED`` uses its own seeded generator, so
+a replay is the same on every machine and every run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from translator import translate_stream
+
+from .cassette import Cassette, CassetteError, Interaction
+
+STRATEGIES = ("recorded", "bytes", "lines", "random:SEED")
+
+
+def rechunk(body: bytes, strategy: str, offsets: list[int] | None = None) -> list[bytes]:
+    """The body cut into reads according to ``strategy``."""
+    if strategy == "recorded":
+        cuts = list(offsets or [0])
+    elif strategy == "bytes":
+        cuts = list(range(len(body)))
+    elif strategy == "lines":
+        cuts = [0] + [i + 1 for i, byte in enumerate(body) if byte == 0x0A and i + 1 < len(body)]
+    elif strategy.startswith("random:"):
+        try:
+            rng = random.Random(int(strategy.split(":", 1)[1]))
+        except ValueError:
+            raise CassetteError(f"bad rechunk strategy {strategy!r}: the seed must be an integer") from None
+        cuts, pos = [0], 0
+        while True:
+            pos += rng.randint(1, 48)
+            if pos >= len(body):
+                break
+            cuts.append(pos)
+    else:
+        raise CassetteError(f"unknown rechunk strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+    if not body:
+        return []
+    return [body[a:b] for a, b in zip(cuts, cuts[1:] + [len(body)])]
+
+
+@dataclass
+class Replay:
+    """One interaction's translation: the Anthropic events and the IR facts behind them."""
+
+    index: int
+    interaction: Interaction
+    events: list[dict]
+    ir: list[tuple] | None
+
+
+TranslateFn = Callable[..., tuple[list[dict], "list[tuple] | None"]]
+
+
+def pick(cassette: Cassette, index: int | None) -> int:
+    if index is None:
+        return 0
+    if not 0 <= index < len(cassette.interactions):
+        raise CassetteError(f"interaction {index} does not exist (the cassette has {len(cassette.interactions)})")
+    return index
+
+
+def replay(
+    cassette: Cassette,
+    index: int | None = None,
+    rechunk_strategy: str = "recorded",
+    translate: TranslateFn = translate_stream,
+) -> Replay:
+    """Feed one interaction's response through the translator, cut as ``rechunk_strategy`` says."""
+    i = pick(cassette, index)
+    interaction = cassette.interactions[i]
+    response = interaction.response
+    tape = response.quirktape
+    pieces = rechunk(response.raw, rechunk_strategy, tape.offsets)
+    try:
+        events, ir = translate(
+            pieces,
+            tape.dialect,
+            ending=tape.ending,
+            status=response.status.code,
+            content_type=response.content_type or None,
+            options=cassette.metadata.options or None,
+            keep_ir=True,
+        )
+    except ValueError as exc:  # unknown dialect or option: bad input, not a crash
+        raise CassetteError(str(exc)) from None
+    return Replay(i, interaction, events, ir)

@@ -1,0 +1,36 @@
+"""Sans-IO translation of upstream LLM streams into the Anthropic Messages API.
+
+Bytes in, Anthropic events out; no network, files, clocks or randomness.
+"""
+
+from .accumulate import accumulate, accumulate_event, stream_error, summary
+from .emitter import UNSIGNED, Emitter
+from .grammar import violations
+from .ir import KIND_NAMES, error_type
+from .jsontext import JsonPrefix, loads_partial, normalize_arguments
+from .sse import SSEDecoder, encode_sse
+from .stream import DIALECTS, ENDINGS, Dialect, Translator, get_dialect, translate_response, translate_stream
+
+__all__ = [
+    "DIALECTS",
+    "ENDINGS",
+    "KIND_NAMES",
+    "UNSIGNED",
+    "Dialect",
+    "Emitter",
+    "JsonPrefix",
+    "SSEDecoder",
+    "Translator",
+    "accumulate",
+    "accumulate_event",
+    "encode_sse",
+    "error_type",
+    "get_dialect",
+    "loads_partial",
+    "normalize_arguments",
+    "stream_error",
+    "summary",
+    "translate_response",
+    "translate_stream",
+    "violations",
+]

@@ -1,0 +1,88 @@
+"""The intermediate facts every upstream dialect is read into.
+
+A fact is a plain tuple whose first item is its kind. Dialect parsers produce
+them; the emitter consumes them; the oracle compares them with the emitted
+events to prove nothing was lost. Tuples, not classes: this is the hot path.
+
+    (TEXT, text)
+    (REASONING, text)
+    (SIGNATURE, signature)                 closes the current reasoning run's signature
+    (REDACTED, data)                       opaque reasoning -> redacted_thinking
+    (TOOL, key, id, name, args, snapshot)  one tool-call fragment; ``name`` and
+                                           ``args`` are appended, ``snapshot``
+                                           (a parsed object) replaces the arguments
+    (FINISH, stop_reason, stop_sequence)   stop_reason already mapped to Anthropic's enum
+    (USAGE, usage)                         cumulative Anthropic usage dict
+    (ERROR, error_type, message)           upstream error: the stream ends in ``error``
+    (META, id, model)                      upstream message id / model, when first seen
+    (DONE,)                                the upstream's end-of-stream sentinel
+"""
+
+TEXT, REASONING, SIGNATURE, REDACTED, TOOL, FINISH, USAGE, ERROR, META, DONE = range(10)
+
+KIND_NAMES = ("text", "reasoning", "signature", "redacted", "tool", "finish", "usage", "error", "meta", "done")
+
+STOP_REASONS = frozenset(
+    {"end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded"}
+)
+
+# HTTP status -> Anthropic error type (wire-formats D8 / A11).
+_STATUS_ERRORS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    409: "conflict_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    502: "overloaded_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+# Upstream status words (Google RPC codes, OpenAI/vLLM error types) -> Anthropic.
+_WORD_ERRORS = {
+    "invalid_argument": "invalid_request_error",
+    "invalid_request_error": "invalid_request_error",
+    "badrequesterror": "invalid_request_error",
+    "exceed_context_size_error": "invalid_request_error",
+    "failed_precondition": "invalid_request_error",
+    "unauthenticated": "authentication_error",
+    "authentication_error": "authentication_error",
+    "permission_denied": "permission_error",
+    "not_found": "not_found_error",
+    "not_found_error": "not_found_error",
+    "resource_exhausted": "rate_limit_error",
+    "rate_limit_error": "rate_limit_error",
+    "rate_limit_exceeded": "rate_limit_error",
+    "unavailable": "overloaded_error",
+    "overloaded_error": "overloaded_error",
+    "service_unavailable": "overloaded_error",
+    "deadline_exceeded": "timeout_error",
+    "gatewaytimeout": "timeout_error",
+    "timeout_error": "timeout_error",
+    "internal": "api_error",
+    "api_error": "api_error",
+    "internal_server_error": "api_error",
+}
+
+
+def error_type(status: object = None, word: object = None) -> str:
+    """Anthropic ``error.type`` for an upstream status code and/or status word."""
+    if isinstance(word, str):
+        mapped = _WORD_ERRORS.get(word.lower())
+        if mapped:
+            return mapped
+    try:
+        code = int(status)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return "api_error"
+    if code in _STATUS_ERRORS:
+        return _STATUS_ERRORS[code]
+    if 400 <= code < 500:
+        return "invalid_request_error"
+    return "api_error"

@@ -1,0 +1,265 @@
+"""Incremental JSON text checks for tool arguments.
+
+Tool arguments arrive as text fragments. A fragment may only be forwarded as an
+``input_json_delta`` while the running text is still a prefix of a JSON object:
+the Anthropic SDKs re-parse the growing buffer after every delta and raise on
+anything else. ``JsonPrefix`` answers that question in one pass over each
+fragment (never rescanning), and ``loads_partial`` reads a truncated object the
+way the SDK's partial parser does, so our accumulator agrees with it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+_STRING_RUN = re.compile(r'[^"\\]+')
+_NUMBER_RUN = re.compile(r"[0-9eE+\-.]+")
+_WS = " \t\n\r"
+_HEX = frozenset("0123456789abcdefABCDEF")
+_LITERALS = {"t": "true", "f": "false", "n": "null"}
+
+# scanner states
+_VALUE, _VALUE_OR_CLOSE, _KEY, _KEY_OR_CLOSE, _COLON, _AFTER = range(6)
+_STR, _ESC, _UNI, _NUM, _LIT = range(6, 11)
+
+
+class JsonPrefix:
+    """Tracks whether the text fed so far is a prefix of one JSON object."""
+
+    __slots__ = ("stack", "state", "is_key", "lit", "lit_pos", "uni", "ok", "started")
+
+    def __init__(self) -> None:
+        self.stack: list[str] = []
+        self.state = _VALUE
+        self.is_key = False
+        self.lit = ""
+        self.lit_pos = 0
+        self.uni = 0
+        self.ok = True
+        self.started = False
+
+    @property
+    def complete(self) -> bool:
+        """A whole top-level object has been read (only whitespace may follow)."""
+        return self.ok and self.started and self.state == _AFTER and not self.stack
+
+    def feed(self, text: str) -> bool:
+        """Advance over ``text``; on failure the state before ``text`` is kept."""
+        if not self.ok:
+            return False
+        saved = (self.stack[:], self.state, self.is_key, self.lit, self.lit_pos, self.uni, self.started)
+        if self._scan(text):
+            return True
+        (self.stack, self.state, self.is_key, self.lit, self.lit_pos, self.uni, self.started) = saved
+        self.ok = False
+        return False
+
+    def _scan(self, s: str) -> bool:  # noqa: C901 - one flat state machine reads best
+        i, n = 0, len(s)
+        stack = self.stack
+        while i < n:
+            st = self.state
+            if st == _STR:
+                m = _STRING_RUN.match(s, i)
+                if m:
+                    i = m.end()
+                    continue
+                c = s[i]
+                i += 1
+                if c == '"':
+                    self.state = _COLON if self.is_key else _AFTER
+                else:
+                    self.state = _ESC
+                continue
+            if st == _ESC:
+                c = s[i]
+                i += 1
+                if c == "u":
+                    self.state, self.uni = _UNI, 4
+                elif c in '"\\/bfnrt':
+                    self.state = _STR
+                else:
+                    return False
+                continue
+            if st == _UNI:
+                if s[i] not in _HEX:
+                    return False
+                i += 1
+                self.uni -= 1
+                if not self.uni:
+                    self.state = _STR
+                continue
+            if st == _NUM:
+                m = _NUMBER_RUN.match(s, i)
+                if m:
+                    i = m.end()
+                    continue
+                self.state = _AFTER
+                continue
+            if st == _LIT:
+                if s[i] != self.lit[self.lit_pos]:
+                    return False
+                i += 1
+                self.lit_pos += 1
+                if self.lit_pos == len(self.lit):
+                    self.state = _AFTER
+                continue
+            c = s[i]
+            i += 1
+            if c in _WS:
+                continue
+            if st == _VALUE or st == _VALUE_OR_CLOSE:
+                if not self.started:
+                    if c != "{":
+                        return False
+                    self.started = True
+                if c == "{":
+                    stack.append("{")
+                    self.state = _KEY_OR_CLOSE
+                elif c == "[":
+                    stack.append("[")
+                    self.state = _VALUE_OR_CLOSE
+                elif c == '"':
+                    self.state, self.is_key = _STR, False
+                elif c in "-0123456789":
+                    self.state = _NUM
+                elif c in _LITERALS:
+                    self.state, self.lit, self.lit_pos = _LIT, _LITERALS[c], 1
+                elif c == "]" and st == _VALUE_OR_CLOSE:
+                    stack.pop()
+                    self.state = _AFTER
+                else:
+                    return False
+            elif st == _KEY or st == _KEY_OR_CLOSE:
+                if c == '"':
+                    self.state, self.is_key = _STR, True
+                elif c == "}" and st == _KEY_OR_CLOSE:
+                    stack.pop()
+                    self.state = _AFTER
+                else:
+                    return False
+            elif st == _COLON:
+                if c != ":":
+                    return False
+                self.state = _VALUE
+            else:  # _AFTER
+                if not stack:
+                    return False
+                top = stack[-1]
+                if c == ",":
+                    self.state = _KEY if top == "{" else _VALUE
+                elif (c == "}" and top == "{") or (c == "]" and top == "["):
+                    stack.pop()
+                    self.state = _AFTER
+                else:
+                    return False
+        return True
+
+    def repair_suffix(self, unparsed: str) -> str:
+        """Text that closes the accepted prefix as a valid object keeping ``unparsed``.
+
+        Used when a fragment broke the JSON after earlier fragments were already
+        forwarded: the client gets a valid object, and the text that could not be
+        parsed is kept under ``_unparsed_arguments`` instead of being dropped.
+        """
+        out = []
+        st = self.state
+        stack = list(self.stack)
+        if not self.started:
+            return json.dumps({"_unparsed_arguments": unparsed}, ensure_ascii=False)
+        if st in (_STR, _ESC, _UNI):
+            if st == _ESC:
+                out.append("\\")
+            elif st == _UNI:
+                out.append("0" * self.uni)
+            out.append('"')
+            out.append(":null" if self.is_key else "")
+        elif st == _NUM and not stack:
+            pass
+        elif st == _LIT:
+            out.append(self.lit[self.lit_pos:])
+        elif st == _COLON:
+            out.append(":null")
+        elif st == _VALUE:
+            out.append("null")
+        elif st == _KEY:
+            out.append('"":null')
+        # _VALUE_OR_CLOSE / _KEY_OR_CLOSE / _AFTER / _NUM need nothing more
+        while len(stack) > 1:
+            out.append("}" if stack.pop() == "{" else "]")
+        if unparsed.strip():
+            empty_object = st == _KEY_OR_CLOSE and len(self.stack) == 1
+            out.append("" if empty_object else ",")
+            out.append('"_unparsed_arguments":' + json.dumps(unparsed, ensure_ascii=False))
+        if stack:
+            out.append("}")
+        return "".join(out)
+
+
+def loads_partial(text: str) -> Any:
+    """Parse ``text`` like the Anthropic SDK's partial JSON reader.
+
+    Complete JSON parses as usual. A truncated prefix keeps every member that was
+    read whole and drops an unfinished trailing key, string or literal; an
+    unfinished number is kept as read so far.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    scanner = JsonPrefix()
+    cut, closers = 0, ""
+    for pos, ch in enumerate(text):
+        before = scanner.state
+        if not scanner.feed(ch):
+            break
+        st = scanner.state
+        if st in (_AFTER, _KEY_OR_CLOSE, _VALUE_OR_CLOSE) and before not in (_NUM,):
+            cut, closers = pos + 1, _closers(scanner.stack)
+        elif st == _NUM:
+            cut, closers = pos + 1, _closers(scanner.stack)
+    candidate = text[:cut].rstrip()
+    if candidate.endswith(","):
+        candidate = candidate[:-1]
+    try:
+        return json.loads(candidate + closers) if candidate else {}
+    except ValueError:
+        return {}
+
+
+def _closers(stack: list[str]) -> str:
+    return "".join("}" if c == "{" else "]" for c in reversed(stack))
+
+
+def normalize_arguments(source: Any) -> dict:
+    """The tool ``input`` object for arguments that could not be streamed as an object.
+
+    Upstreams send arguments as objects (a snapshot), as JSON-encoded strings of
+    objects (double encoding), as ``""``/``null`` for no arguments, or as text that
+    is not JSON at all. The result is always an object, and nothing is dropped:
+    a value that is not an object is kept under ``value``, unparseable text under
+    ``_unparsed_arguments``.
+    """
+    if isinstance(source, str):
+        if not source.strip():
+            return {}
+        try:
+            source = json.loads(source)
+        except ValueError:
+            return {"_unparsed_arguments": source}
+        if isinstance(source, str):
+            if not source.strip():
+                return {}
+            try:
+                inner = json.loads(source)
+            except ValueError:
+                return {"value": source}
+            if isinstance(inner, dict):
+                return inner
+    if source is None:
+        return {}
+    if isinstance(source, dict):
+        return source
+    return {"value": source}

@@ -1,0 +1,287 @@
+"""OpenAI chat.completions (and every compatible server) read into IR facts.
+
+All knowledge about *reading* OpenAI-compatible streams lives here: how a
+tool-call fragment finds its call (index, id, position: quirks TC-01…TC-16),
+which fields carry reasoning (RSN-01…RSN-07), what a finish reason means
+(FIN-07), where usage hides (USE-01…USE-06), and what an in-band error looks
+like (ERR-01, ERR-02). Nothing here emits Anthropic events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .ir import DONE, ERROR, FINISH, META, REASONING, REDACTED, SIGNATURE, TEXT, TOOL, USAGE, error_type
+from .think import ThinkSplitter
+
+FINISH_REASONS = {
+    "stop": "end_turn",
+    "end_turn": "end_turn",
+    "eos": "end_turn",
+    "": "end_turn",
+    "length": "max_tokens",
+    "max_tokens": "max_tokens",
+    "tool_calls": "tool_use",
+    "tool_call": "tool_use",
+    "function_call": "tool_use",
+    "tool_use": "tool_use",
+    "content_filter": "refusal",
+    "refusal": "refusal",
+    "stop_sequence": "stop_sequence",
+}
+"""Upstream finish_reason -> Anthropic stop_reason; anything else is ``end_turn`` (FIN-07)."""
+
+
+def usage_facts(usage: Any) -> dict | None:
+    """OpenAI usage -> cumulative Anthropic usage (cached tokens are not input tokens)."""
+    if not isinstance(usage, dict):
+        return None
+    details = usage.get("prompt_tokens_details") or {}
+    prompt = usage.get("prompt_tokens") or 0
+    cached = details.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0
+    return {
+        "input_tokens": max(prompt - cached, 0),
+        "output_tokens": usage.get("completion_tokens") or 0,
+        "cache_read_input_tokens": cached,
+        "cache_creation_input_tokens": details.get("cache_write_tokens") or 0,
+    }
+
+
+def error_fact(body: Any, status: int | None = None) -> tuple:
+    """Any upstream error shape (OpenAI, vLLM, OpenRouter, Gemini, bare text) as an ERROR fact."""
+    err = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(err, dict):
+        message = err.get("message")
+        if not isinstance(message, str) or not message:
+            message = str(err)
+        word = err.get("status") if isinstance(err.get("status"), str) else err.get("type")
+        code = err.get("code") if isinstance(err.get("code"), int) else status
+        return (ERROR, error_type(code, word), message)
+    return (ERROR, error_type(status), str(err) or f"upstream error (HTTP {status})")
+
+
+class _Slot:
+    __slots__ = ("key", "id", "name", "has_args")
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+        self.id = ""
+        self.name = ""
+        self.has_args = False
+
+
+class OpenAIStream:
+    """One upstream response's parser state: which fragment belongs to which call."""
+
+    done_sentinel = "[DONE]"
+
+    def __init__(self, options: dict | None = None) -> None:
+        self.slots: dict[int, _Slot] = {}
+        self.by_id: dict[str, _Slot] = {}
+        self.last: _Slot | None = None
+        self.serial = 0
+        self.meta_done = False
+        mode = (options or {}).get("think_tags")
+        self.think = ThinkSplitter(mode) if mode else None
+
+    def payload(self, obj: Any) -> list[tuple]:
+        if type(obj) is not dict:
+            if isinstance(obj, list):
+                return [fact for item in obj for fact in self.payload(item)]
+            return [(ERROR, "api_error", f"upstream payload is not a JSON object: {str(obj)[:200]}")]
+        out: list[tuple] = []
+        if not self.meta_done:
+            self._meta(obj, out)
+        choices = obj.get("choices")
+        if choices:
+            for choice in choices:
+                if type(choice) is dict and not choice.get("index"):
+                    self._choice(choice, out)
+                    break
+        usage = obj.get("usage")
+        if usage is None:
+            usage = (obj.get("x_groq") or {}).get("usage")
+        if usage:
+            mapped = usage_facts(usage)
+            if mapped:
+                out.append((USAGE, mapped))
+        if obj.get("error"):
+            out.append(error_fact(obj))
+        elif obj.get("object") == "error":
+            out.append(error_fact(obj))
+        return out
+
+    def response(self, obj: Any) -> list[tuple]:
+        """A complete chat.completion (non-streaming) as facts."""
+        if type(obj) is not dict:
+            return [(ERROR, "api_error", f"upstream response is not a JSON object: {str(obj)[:200]}")]
+        if obj.get("error") or obj.get("object") == "error":
+            return [error_fact(obj)]
+        out: list[tuple] = []
+        self._meta(obj, out)
+        for choice in obj.get("choices") or []:
+            if type(choice) is dict and not choice.get("index"):
+                message = choice.get("message")
+                self._choice({"delta": message, "finish_reason": choice.get("finish_reason"), **_stops(choice)}, out)
+                break
+        mapped = usage_facts(obj.get("usage"))
+        if mapped:
+            out.append((USAGE, mapped))
+        out.extend(self.end())
+        out.append((DONE,))
+        return out
+
+    def end(self) -> list[tuple]:
+        return self.think.flush() if self.think else []
+
+    # -- pieces ---------------------------------------------------------------
+
+    def _meta(self, obj: dict, out: list) -> None:
+        upstream_id, model = obj.get("id"), obj.get("model")
+        if upstream_id and model:
+            self.meta_done = True
+        if upstream_id or model:
+            out.append((META, upstream_id if isinstance(upstream_id, str) else None, model if isinstance(model, str) else None))
+
+    def _choice(self, choice: dict, out: list) -> None:
+        delta = choice.get("delta")
+        if type(delta) is dict:
+            self._delta(delta, out)
+        reason = choice.get("finish_reason")
+        if reason is not None:
+            if reason == "error":
+                out.append((ERROR, "api_error", "upstream finished with finish_reason \"error\""))
+                return
+            mapped = FINISH_REASONS.get(reason, "end_turn") if isinstance(reason, str) else "end_turn"
+            matched = choice.get("stop_reason")
+            if not isinstance(matched, str):
+                matched = choice.get("matched_stop")
+            if mapped == "end_turn" and isinstance(matched, str) and matched:
+                out.append((FINISH, "stop_sequence", matched))
+            else:
+                out.append((FINISH, mapped, None))
+
+    def _delta(self, delta: dict, out: list) -> None:
+        details = delta.get("reasoning_details")
+        detail_text = self._details(details, out) if details else False
+        if not detail_text:
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if reasoning:
+                if type(reasoning) is str:
+                    out.append((REASONING, reasoning))
+                elif isinstance(reasoning, dict):  # RSN-05: {"text": …} / {"signature": …}
+                    if isinstance(reasoning.get("text"), str):
+                        out.append((REASONING, reasoning["text"]))
+                    if isinstance(reasoning.get("signature"), str):
+                        out.append((SIGNATURE, reasoning["signature"]))
+        content = delta.get("content")
+        if content:
+            if type(content) is str:
+                if self.think:
+                    out.extend(self.think.split(content))
+                else:
+                    out.append((TEXT, content))
+            elif isinstance(content, list):  # RSN-04: Mistral content parts
+                self._content_parts(content, out)
+        refusal = delta.get("refusal")
+        if refusal and isinstance(refusal, str):
+            out.append((TEXT, refusal))
+        calls = delta.get("tool_calls")
+        if calls:
+            if isinstance(calls, dict):  # TC-14: a lone object instead of an array
+                calls = [calls]
+            if isinstance(calls, list):
+                for position, call in enumerate(calls):
+                    if type(call) is dict:
+                        self._tool_call(call, position, out)
+
+    def _details(self, details: Any, out: list) -> bool:
+        """OpenRouter reasoning_details; True when they carried the reasoning text."""
+        had_text = False
+        if not isinstance(details, list):
+            return False
+        for item in details:
+            if not isinstance(item, dict):
+                continue
+            kind = item.get("type")
+            if kind == "reasoning.text":
+                had_text = True
+                if isinstance(item.get("text"), str):
+                    out.append((REASONING, item["text"]))
+                if isinstance(item.get("signature"), str):
+                    out.append((SIGNATURE, item["signature"]))
+            elif kind == "reasoning.summary":
+                had_text = True
+                if isinstance(item.get("summary"), str):
+                    out.append((REASONING, item["summary"]))
+            elif kind == "reasoning.encrypted" and isinstance(item.get("data"), str):
+                out.append((REDACTED, item["data"]))
+        return had_text
+
+    def _content_parts(self, parts: list, out: list) -> None:
+        for part in parts:
+            if isinstance(part, str):
+                out.append((TEXT, part))
+            elif isinstance(part, dict):
+                kind = part.get("type")
+                if kind == "text" and isinstance(part.get("text"), str):
+                    out.append((TEXT, part["text"]))
+                elif kind == "thinking":
+                    thinking = part.get("thinking")
+                    for piece in thinking if isinstance(thinking, list) else [thinking]:
+                        text = piece.get("text") if isinstance(piece, dict) else piece
+                        if isinstance(text, str):
+                            out.append((REASONING, text))
+
+    def _new_slot(self) -> _Slot:
+        slot = _Slot(self.serial)
+        self.serial += 1
+        return slot
+
+    def _tool_call(self, call: dict, position: int, out: list) -> None:
+        fn = call.get("function")
+        if type(fn) is not dict:
+            fn = {}
+        call_id = call.get("id") or fn.get("id")
+        call_id = call_id if isinstance(call_id, str) and call_id else None
+        name = fn.get("name")
+        name = name if isinstance(name, str) and name else None
+        args = fn.get("arguments")
+        snapshot = None
+        if isinstance(args, (dict, list)):  # TC-10: arguments as an object
+            snapshot, args = args, None
+        elif not isinstance(args, str):
+            args = None
+        index = call.get("index")
+        if isinstance(index, int) and not isinstance(index, bool):
+            slot = self.slots.get(index)
+            if (
+                slot is None
+                or (call_id and slot.id and call_id != slot.id)  # TC-07: new id at a reused index
+                or (name and slot.name and name != slot.name and slot.has_args)
+            ):
+                slot = self._new_slot()
+                self.slots[index] = slot
+        elif call_id or name:  # TC-06: no index; an id or name marks a call
+            slot = self.by_id.get(call_id) if call_id else None
+            if slot is None:
+                slot = self._new_slot()
+        else:
+            slot = self.last or self._new_slot()
+        self.last = slot
+        if call_id and not slot.id:
+            slot.id = call_id
+            self.by_id[call_id] = slot
+        if name:
+            if name == slot.name:
+                name = None  # TC-04: repeated on every chunk
+            else:
+                slot.name += name  # first sight, or a fragment (TC-03)
+        if args or snapshot is not None:
+            slot.has_args = True
+        if call_id or name or args or snapshot is not None:
+            out.append((TOOL, slot.key, call_id, name, args, snapshot))
+
+
+def _stops(choice: dict) -> dict:
+    return {k: choice[k] for k in ("stop_reason", "matched_stop") if k in choice}

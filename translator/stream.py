@@ -1,0 +1,173 @@
+"""Bytes in, Anthropic events out: framing + a dialect parser + the emitter.
+
+``Translator`` is sans-IO (the h11 school): the caller feeds whatever pieces
+the network produced and says how the body ended; the same bytes give the same
+events whatever the pieces. ``translate_response`` does the same for a complete
+(non-streaming) response body, through the same emitter.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from .emitter import Emitter
+from .ir import DONE, ERROR, error_type
+from .openai import OpenAIStream, error_fact
+from .sse import SSEDecoder
+
+ENDINGS = ("done", "eof", "reset", "timeout")
+"""How an upstream body ended: protocol end then close, close, broken connection, read timeout."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between upstream wire dialects, as data."""
+
+    name: str
+    parser: Callable[[dict | None], Any]
+    framing: str = "sse"
+
+
+DIALECTS: dict[str, Dialect] = {
+    "openai": Dialect("openai", OpenAIStream),
+}
+
+
+def get_dialect(name: str) -> Dialect:
+    try:
+        return DIALECTS[name]
+    except KeyError:
+        raise ValueError(f"unknown upstream dialect {name!r} (known: {', '.join(sorted(DIALECTS))})") from None
+
+
+def _is_json_body(content_type: str | None) -> bool:
+    return bool(content_type) and "json" in content_type and "event-stream" not in content_type  # type: ignore[operator]
+
+
+class Translator:
+    """One upstream response -> Anthropic events, fed incrementally."""
+
+    def __init__(
+        self,
+        dialect: str = "openai",
+        *,
+        model: str | None = None,
+        status: int = 200,
+        content_type: str | None = None,
+        options: dict | None = None,
+        keep_ir: bool = False,
+    ) -> None:
+        self.dialect = get_dialect(dialect)
+        self.parser = self.dialect.parser(options)
+        self.emitter = Emitter(model)
+        self.status = status
+        self.ir: list[tuple] | None = [] if keep_ir else None
+        # An error status, or a JSON body where a stream was expected (SSE-10),
+        # is read whole at the end instead of as a stream.
+        self.whole: list[bytes] | None = [] if status >= 400 or _is_json_body(content_type) else None
+        self.decoder = SSEDecoder()
+
+    def feed(self, data: bytes) -> list[dict]:
+        if self.whole is not None:
+            self.whole.append(data)
+            return []
+        parser, apply, ir = self.parser, self.emitter.apply, self.ir
+        for event, payload in self.decoder.feed(data):
+            facts = self._facts(event, payload)
+            if ir is not None:
+                ir.extend(facts)
+            apply(facts)
+        return self.emitter.take()
+
+    def close(self, ending: str = "eof") -> list[dict]:
+        """The body is over; ``ending`` says how (one of ``ENDINGS``)."""
+        if ending not in ENDINGS:
+            raise ValueError(f"unknown stream ending {ending!r} (known: {', '.join(ENDINGS)})")
+        if self.whole is not None:
+            facts = self._whole_body(b"".join(self.whole))
+        else:
+            facts = []
+            for event, payload in self.decoder.close():
+                facts.extend(self._facts(event, payload))
+            facts.extend(self.parser.end())
+        if self.ir is not None:
+            self.ir.extend(facts)
+        self.emitter.apply(facts)
+        self.emitter.end(ending if ending in ("reset", "timeout") else None)
+        return self.emitter.take()
+
+    def _facts(self, event: str | None, data: str) -> list[tuple]:
+        if event is not None and event != "message":
+            if event == "error":
+                return [error_fact(_loads_or_text(data))]
+            return []  # SSE-05: unknown named events are not chunks
+        if not data or data[0] == ":" or data.isspace():
+            return []  # SSE-03: empty or keepalive data
+        if data == self.parser.done_sentinel:
+            return [(DONE,)]
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            return self._multiline(data)
+        return self.parser.payload(obj)
+
+    def _multiline(self, data: str) -> list[tuple]:
+        """SSE-06: consecutive ``data:`` lines that are each a whole payload."""
+        facts: list[tuple] = []
+        lines = data.split("\n")
+        if len(lines) > 1:
+            try:
+                objs = [json.loads(line) for line in lines if line.strip()]
+            except ValueError:
+                objs = None
+            if objs is not None:
+                for obj in objs:
+                    facts.extend(self.parser.payload(obj))
+                return facts
+        return [(ERROR, "api_error", f"upstream sent a payload that is not JSON: {data[:200]!r}")]
+
+    def _whole_body(self, body: bytes) -> list[tuple]:
+        text = body.decode("utf-8", "replace")
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            if self.status >= 400:
+                return [(ERROR, error_type(self.status), f"HTTP {self.status}: {text[:500]}")]
+            return [(ERROR, "api_error", f"upstream body is not JSON: {text[:200]!r}")]
+        if isinstance(obj, list) and len(obj) == 1 and isinstance(obj[0], dict) and "error" in obj[0]:
+            obj = obj[0]  # ERR-04: Google wraps errors in an array
+        if self.status >= 400:
+            return [error_fact(obj, self.status)]
+        return self.parser.response(obj)
+
+
+def _loads_or_text(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data
+
+
+def translate_stream(
+    pieces: Iterable[bytes],
+    dialect: str = "openai",
+    *,
+    ending: str = "eof",
+    keep_ir: bool = False,
+    **kwargs: Any,
+) -> tuple[list[dict], list[tuple] | None]:
+    """All events for a body delivered as ``pieces`` (and the IR facts, if asked)."""
+    translator = Translator(dialect, keep_ir=keep_ir, **kwargs)
+    events: list[dict] = []
+    for piece in pieces:
+        events.extend(translator.feed(piece))
+    events.extend(translator.close(ending))
+    return events, translator.ir
+
+
+def translate_response(body: bytes, dialect: str = "openai", **kwargs: Any) -> tuple[list[dict], list[tuple] | None]:
+    """A complete (non-streaming) response body, as the events of an equivalent stream."""
+    kwargs.setdefault("content_type", "application/json")
+    return translate_stream([body], dialect, ending="done", **kwargs)
