@@ -121,6 +121,7 @@ def main() -> None:
     """Entry point: every failure is one line on stderr with the contract's exit code."""
     try:
         cli.main(standalone_mode=False)
+        sys.exit(0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

@@ -163,8 +163,8 @@ def import_file(path: str | Path, fmt: str = "auto", **kwargs: Any) -> Cassette:
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read: {exc.strerror or exc}") from None
     metadata = dict(kwargs.pop("metadata", None) or {})
-    metadata.setdefault("title", path.stem)
-    metadata.setdefault("source", str(path))
+    metadata["title"] = metadata.get("title") or path.stem
+    metadata["source"] = metadata.get("source") or str(path)
     try:
         return import_bytes(raw, fmt, metadata=metadata, **kwargs)
     except CassetteError as exc:

@@ -65,6 +65,17 @@ def _expected_input(call: dict) -> Any:
     return normalize_arguments(text)
 
 
+class Unreadable(Exception):
+    """The events cannot even be folded into a message."""
+
+
+def _message(events: list[dict]) -> dict:
+    try:
+        return accumulate(events) or {"content": [], "usage": {}}
+    except (IndexError, KeyError, TypeError, AttributeError) as exc:
+        raise Unreadable(f"the events cannot be accumulated into a message ({type(exc).__name__}: {exc})") from None
+
+
 def conservation(run: Replay) -> list[str]:
     ir, events = run.ir or [], run.events
     problems = []
@@ -91,8 +102,10 @@ def conservation(run: Replay) -> list[str]:
             if fact[5] is not None:
                 call["snapshot"] = fact[5]
     named = [c for c in calls.values() if c["name"]]
-    message = accumulate(events)
-    blocks = [b for b in (message or {}).get("content", []) if b.get("type") == "tool_use"]
+    try:
+        blocks = [b for b in _message(events)["content"] if b.get("type") == "tool_use"]
+    except Unreadable as exc:
+        return [*problems, str(exc)]
     if len(blocks) != len(named):
         problems.append(f"{len(named)} upstream tool call(s) but {len(blocks)} tool_use block(s)")
     for n, (call, block) in enumerate(zip(named, blocks)):
@@ -134,7 +147,10 @@ def _block_mismatch(n: int, want: dict, got: dict | None) -> list[str]:
 
 def expect_problems(expect: Expect, events: list[dict]) -> list[str]:
     problems: list[str] = []
-    message = accumulate(events) or {"content": [], "usage": {}}
+    try:
+        message = _message(events)
+    except Unreadable as exc:
+        return [str(exc)]
     error = stream_error(events)
     if expect.content is not None:
         content = message["content"]
@@ -204,7 +220,10 @@ def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream
 
 
 def _comparable(events: list[dict]) -> dict:
-    digest = summary(accumulate(events))
+    try:
+        digest = summary(_message(events))
+    except Unreadable as exc:
+        return {"error": str(exc)}
     digest.pop("usage", None)
     digest["error"] = (stream_error(events) or {}).get("type")
     return digest

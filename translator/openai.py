@@ -92,11 +92,12 @@ class OpenAIStream:
         out: list[tuple] = []
         if not self.meta_done:
             self._meta(obj, out)
+        error = obj.get("error") or (obj if obj.get("object") == "error" else None)
         choices = obj.get("choices")
         if choices:
             for choice in choices:
                 if type(choice) is dict and not choice.get("index"):
-                    self._choice(choice, out)
+                    self._choice(choice, out, reported=error is not None)
                     break
         usage = obj.get("usage")
         if usage is None:
@@ -105,9 +106,7 @@ class OpenAIStream:
             mapped = usage_facts(usage)
             if mapped:
                 out.append((USAGE, mapped))
-        if obj.get("error"):
-            out.append(error_fact(obj))
-        elif obj.get("object") == "error":
+        if error is not None:
             out.append(error_fact(obj))
         return out
 
@@ -143,14 +142,15 @@ class OpenAIStream:
         if upstream_id or model:
             out.append((META, upstream_id if isinstance(upstream_id, str) else None, model if isinstance(model, str) else None))
 
-    def _choice(self, choice: dict, out: list) -> None:
+    def _choice(self, choice: dict, out: list, reported: bool = False) -> None:
         delta = choice.get("delta")
         if type(delta) is dict:
             self._delta(delta, out)
         reason = choice.get("finish_reason")
         if reason is not None:
-            if reason == "error":
-                out.append((ERROR, "api_error", "upstream finished with finish_reason \"error\""))
+            if reason == "error":  # ERR-02; the error object, when present, says more
+                if not reported:
+                    out.append((ERROR, "api_error", 'upstream finished with finish_reason "error"'))
                 return
             mapped = FINISH_REASONS.get(reason, "end_turn") if isinstance(reason, str) else "end_turn"
             matched = choice.get("stop_reason")

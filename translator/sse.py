@@ -55,6 +55,8 @@ class SSEDecoder:
             self._skip_lf = False
             if text[0] == "\n":
                 text = text[1:]
+                if not text:
+                    return out
         pos = 0
         for m in _EOL.finditer(text):
             line = text[pos : m.start()]

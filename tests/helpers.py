@@ -1,0 +1,66 @@
+"""Shared builders for tests: upstream SSE bodies and translation shortcuts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from translator import accumulate, stream_error, translate_stream
+
+ROOT = Path(__file__).resolve().parent.parent
+CASSETTES = ROOT / "cassettes"
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def cassette_paths() -> list[Path]:
+    return sorted(p for p in CASSETTES.rglob("*.yaml"))
+
+
+def chunk(delta: dict | None = None, finish: str | None = None, **extra) -> dict:
+    choice = {"index": 0, "delta": delta if delta is not None else {}, "finish_reason": finish}
+    choice.update(extra.pop("choice", {}))
+    return {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": "test-model", "choices": [choice], **extra}
+
+
+def tool(index: int | None = None, id: str | None = None, name: str | None = None, args=None, **extra) -> dict:
+    call: dict = {"type": "function", "function": {}}
+    if index is not None:
+        call["index"] = index
+    if id is not None:
+        call["id"] = id
+    if name is not None:
+        call["function"]["name"] = name
+    if args is not None:
+        call["function"]["arguments"] = args
+    call.update(extra)
+    return call
+
+
+def sse(*payloads: dict | str, done: bool = True) -> bytes:
+    out = [f"data: {p if isinstance(p, str) else json.dumps(p)}\n\n" for p in payloads]
+    if done:
+        out.append("data: [DONE]\n\n")
+    return "".join(out).encode()
+
+
+def translate(body: bytes, ending: str = "eof", **kwargs) -> list[dict]:
+    events, _ = translate_stream([body], ending=ending, **kwargs)
+    return events
+
+
+def message(body: bytes, **kwargs) -> dict:
+    return accumulate(translate(body, **kwargs))
+
+
+def error_of(body: bytes, **kwargs) -> dict | None:
+    return stream_error(translate(body, **kwargs))
+
+
+def blocks(msg: dict) -> list[tuple]:
+    """Content as comparable tuples: (type, text | thinking | (name, input) | data)."""
+    out = []
+    for b in msg["content"]:
+        kind = b["type"]
+        value = {"text": b.get("text"), "thinking": b.get("thinking"), "redacted_thinking": b.get("data")}.get(kind)
+        out.append((kind, (b["name"], b["input"]) if kind == "tool_use" else value))
+    return out

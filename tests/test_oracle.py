@@ -1,0 +1,105 @@
+"""The oracle must be able to fail: each invariant is shown catching a translator that breaks it."""
+
+import json
+
+import pytest
+from helpers import CASSETTES
+
+from recorder.cassette import load, parse_cassette
+from recorder.oracle import check_cassette
+from translator import translate_stream
+
+PARALLEL = CASSETTES / "mlx-lm" / "report-parallel-tool-calls-one-delta.yaml"
+TEXT = CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml"
+
+
+def results(cassette, translate=translate_stream):
+    return {c.invariant: c for c in check_cassette(cassette, translate)}
+
+
+def test_our_translator_passes_everything():
+    assert all(c.ok is not False for c in results(load(PARALLEL)).values())
+
+
+def drop_second_tool(pieces, dialect, **kw):
+    """LiteLLM's bug: only tool_calls[0] of a delta survives."""
+    events, ir = translate_stream(pieces, dialect, **kw)
+    starts = [e["index"] for e in events if e.get("type") == "content_block_start" and e["content_block"]["type"] == "tool_use"]
+    if len(starts) < 2:
+        return events, ir
+    gone = starts[1]
+    kept = [e for e in events if e.get("index") != gone]
+    return [({**e, "index": e["index"] - 1} if isinstance(e.get("index"), int) and e["index"] > gone else e) for e in kept], ir
+
+
+def test_a_dropped_tool_call_fails_conservation_and_expect():
+    r = results(load(PARALLEL), drop_second_tool)
+    assert r["conservation"].ok is False
+    assert any("2 upstream tool call(s) but 1 tool_use" in d for d in r["conservation"].details)
+    assert r["expect"].ok is False
+    assert r["grammar"].ok is True
+
+
+def test_bad_indices_fail_grammar():
+    def off_by_one(pieces, dialect, **kw):
+        events, ir = translate_stream(pieces, dialect, **kw)
+        return [({**e, "index": e["index"] + 1} if "index" in e else e) for e in events], ir
+
+    r = results(load(TEXT), off_by_one)
+    assert r["grammar"].ok is False
+    assert any("expected 0" in d for d in r["grammar"].details)
+
+
+def test_chunk_dependent_output_fails_rechunk():
+    def per_piece(pieces, dialect, **kw):
+        pieces = list(pieces)
+        events, ir = translate_stream(pieces, dialect, **kw)
+        return events + [{"type": "ping"}] * (len(pieces) % 2), ir
+
+    assert results(load(TEXT), per_piece)["rechunk"].ok is False
+
+
+def test_success_over_an_error_fails_errors():
+    data = load(TEXT).model_dump(mode="python")
+    data["interactions"] = data["interactions"][:1]
+    data["interactions"][0]["response"]["quirktape"]["ending"] = "reset"
+    data["interactions"][0]["response"]["body"]["string"] = "data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": "1"}}]}) + "\n\n"
+    data["interactions"][0]["response"]["quirktape"]["offsets"] = None
+    data["metadata"]["expect"] = None
+    cassette = parse_cassette(data)
+
+    def swallow(pieces, dialect, **kw):
+        events, ir = translate_stream(pieces, dialect, **kw)
+        if events[-1]["type"] == "error":
+            events = events[:-1] + [{"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 0}}, {"type": "message_stop"}]
+        return events, ir
+
+    assert results(cassette)["errors"].ok is True
+    assert results(cassette, swallow)["errors"].ok is False
+
+
+def test_stream_that_differs_from_non_stream_fails():
+    def lose_stream_text(pieces, dialect, **kw):
+        events, ir = translate_stream(pieces, dialect, **kw)
+        if kw.get("content_type") == "application/json":
+            return events, ir
+        return [e for e in events if not (e.get("type") == "content_block_delta" and e["delta"].get("text") == "20")], ir
+
+    r = results(load(TEXT), lose_stream_text)
+    assert r["stream-nonstream"].ok is False
+
+
+def test_wrong_expectation_fails_expect():
+    data = load(TEXT).model_dump(mode="python")
+    data["metadata"]["expect"]["stop_reason"] = "tool_use"
+    r = results(parse_cassette(data))
+    assert r["expect"].ok is False
+    assert any("stop_reason expected 'tool_use'" in d for d in r["expect"].details)
+
+
+@pytest.mark.parametrize("invariant", ["stream-nonstream", "expect"])
+def test_invariants_that_do_not_apply_are_skipped(invariant):
+    data = load(TEXT).model_dump(mode="python")
+    data["interactions"] = data["interactions"][:1]
+    data["metadata"]["expect"] = None
+    assert results(parse_cassette(data))[invariant].ok is None
