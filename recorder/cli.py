@@ -39,8 +39,12 @@ def cli() -> None:
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Cassette file to write.")
 @click.option(
-    "--format", "fmt", default="auto", show_default=True,
-    type=click.Choice(["auto", *FORMATS]), help="Input format.",
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", *FORMATS]),
+    help="Input format.",
 )
 @click.option("--upstream", type=click.Choice(["openai"]), help="Override dialect detection.")
 @click.option("--interaction", type=int, help="Pick one exchange when the input holds several.")
@@ -49,8 +53,12 @@ def cli() -> None:
 @click.option("--provider")
 @click.option("--model")
 @click.option("--tag", "tags", multiple=True, help="Quirk id (repeatable).")
-@click.option("--done/--no-done", default=True, show_default=True,
-              help="Chunk lists: the recording was complete, end it with [DONE].")
+@click.option(
+    "--done/--no-done",
+    default=True,
+    show_default=True,
+    help="Chunk lists: the recording was complete, end it with [DONE].",
+)
 def import_cmd(input_path, output, fmt, upstream, interaction, title, source, provider, model, tags, done):
     """Turn a raw stream or chunk list into a cassette."""
     metadata = {"title": title, "source": source, "provider": provider, "model": model, "tags": list(tags)}
@@ -100,7 +108,10 @@ def check_cmd(paths, as_json):
     if as_json:
         doc = {
             "cassettes": [
-                {"path": str(p), "checks": [{"invariant": c.invariant, "status": c.status, "details": c.details} for c in cs]}
+                {
+                    "path": str(p),
+                    "checks": [{"invariant": c.invariant, "status": c.status, "details": c.details} for c in cs],
+                }
                 for p, cs in results
             ],
             "passed": passed,
@@ -138,4 +149,3 @@ def main() -> None:
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(0)
-

@@ -25,7 +25,9 @@ def _event_offsets(body: bytes) -> list[int]:
 
 
 def _payload_dialect(payload: Any) -> str:
-    if isinstance(payload, dict) and ("candidates" in payload or "promptFeedback" in payload or "usageMetadata" in payload):
+    if isinstance(payload, dict) and (
+        "candidates" in payload or "promptFeedback" in payload or "usageMetadata" in payload
+    ):
         return "gemini"
     return "openai"
 
@@ -132,7 +134,12 @@ def import_bytes(
     dialect = upstream or imported.dialect
     meta = {k: v for k, v in (metadata or {}).items() if v not in (None, "", [], ())}
     meta.setdefault("model", imported.model)
-    tape = Tape(dialect=dialect, stream=True, offsets=_event_offsets(imported.body) if imported.body else None, ending=imported.ending)
+    tape = Tape(
+        dialect=dialect,
+        stream=True,
+        offsets=_event_offsets(imported.body) if imported.body else None,
+        ending=imported.ending,
+    )
     response = Response(
         status=Status(code=200, message="OK"),
         headers={"content-type": ["text/event-stream"]},

@@ -40,16 +40,14 @@ class Check:
 
 def _deltas(events: list[dict], dtype: str, key: str) -> list[str]:
     return [
-        e["delta"][key]
-        for e in events
-        if e.get("type") == "content_block_delta" and e["delta"].get("type") == dtype
+        e["delta"][key] for e in events if e.get("type") == "content_block_delta" and e["delta"].get("type") == dtype
     ]
 
 
 def _first_difference(a: str, b: str) -> str:
     for i, (x, y) in enumerate(zip(a, b)):
         if x != y:
-            return f"differs at character {i}: upstream {a[i:i + 30]!r}, output {b[i:i + 30]!r}"
+            return f"differs at character {i}: upstream {a[i : i + 30]!r}, output {b[i : i + 30]!r}"
     shorter = "output" if len(b) < len(a) else "upstream"
     return f"{shorter} is shorter ({len(a)} upstream vs {len(b)} output characters)"
 
@@ -79,7 +77,10 @@ def _message(events: list[dict]) -> dict:
 def conservation(run: Replay) -> list[str]:
     ir, events = run.ir or [], run.events
     problems = []
-    for kind, dtype, key, label in ((TEXT, "text_delta", "text", "text"), (REASONING, "thinking_delta", "thinking", "reasoning")):
+    for kind, dtype, key, label in (
+        (TEXT, "text_delta", "text", "text"),
+        (REASONING, "thinking_delta", "thinking", "reasoning"),
+    ):
         upstream = "".join(f[1] for f in ir if f[0] == kind)
         output = "".join(_deltas(events, dtype, key))
         if upstream != output:
@@ -194,7 +195,11 @@ def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream
             for strategy in RECHUNKS:
                 other = replay(cassette, run.index, strategy, translate=translate).events
                 if other != run.events:
-                    fail("rechunk", run, [f"--rechunk {strategy} gives different events ({_event_diff(run.events, other)})"])
+                    fail(
+                        "rechunk",
+                        run,
+                        [f"--rechunk {strategy} gives different events ({_event_diff(run.events, other)})"],
+                    )
         reason = upstream_failed(run)
         if reason:
             ended = [e.get("type") for e in run.events[-1:]]

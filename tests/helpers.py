@@ -19,7 +19,13 @@ def cassette_paths() -> list[Path]:
 def chunk(delta: dict | None = None, finish: str | None = None, **extra) -> dict:
     choice = {"index": 0, "delta": delta if delta is not None else {}, "finish_reason": finish}
     choice.update(extra.pop("choice", {}))
-    return {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": "test-model", "choices": [choice], **extra}
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "model": "test-model",
+        "choices": [choice],
+        **extra,
+    }
 
 
 def tool(index: int | None = None, id: str | None = None, name: str | None = None, args=None, **extra) -> dict:

@@ -12,7 +12,11 @@ MINIMAL = {
     "interactions": [
         {
             "request": {"method": "POST", "uri": "http://127.0.0.1:9/v1/chat/completions", "body": "", "headers": {}},
-            "response": {"status": {"code": 200, "message": "OK"}, "headers": {}, "body": {"string": "data: [DONE]\n\n"}},
+            "response": {
+                "status": {"code": 200, "message": "OK"},
+                "headers": {},
+                "body": {"string": "data: [DONE]\n\n"},
+            },
         }
     ],
 }
@@ -30,9 +34,51 @@ def write(tmp_path, text, name="c.yaml"):
         ("just: [unclosed", "not valid YAML"),
         ("- a list", "not a cassette"),
         (json.dumps({"interactions": []}), "at least one interaction"),
-        (json.dumps({**MINIMAL, "interactions": [{**MINIMAL["interactions"][0], "request": {"method": "GET", "uri": "x", "body": "", "headers": {}, "extra": 1}}]}), "extra"),
-        (yaml.safe_dump({**MINIMAL, "interactions": [{**MINIMAL["interactions"][0], "response": {**MINIMAL["interactions"][0]["response"], "headers": {"content-type": "text/plain"}}}]}), "headers"),
-        (yaml.safe_dump({**MINIMAL, "interactions": [{**MINIMAL["interactions"][0], "response": {**MINIMAL["interactions"][0]["response"], "quirktape": {"offsets": [0, 99]}}}]}), "offset"),
+        (
+            json.dumps(
+                {
+                    **MINIMAL,
+                    "interactions": [
+                        {
+                            **MINIMAL["interactions"][0],
+                            "request": {"method": "GET", "uri": "x", "body": "", "headers": {}, "extra": 1},
+                        }
+                    ],
+                }
+            ),
+            "extra",
+        ),
+        (
+            yaml.safe_dump(
+                {
+                    **MINIMAL,
+                    "interactions": [
+                        {
+                            **MINIMAL["interactions"][0],
+                            "response": {
+                                **MINIMAL["interactions"][0]["response"],
+                                "headers": {"content-type": "text/plain"},
+                            },
+                        }
+                    ],
+                }
+            ),
+            "headers",
+        ),
+        (
+            yaml.safe_dump(
+                {
+                    **MINIMAL,
+                    "interactions": [
+                        {
+                            **MINIMAL["interactions"][0],
+                            "response": {**MINIMAL["interactions"][0]["response"], "quirktape": {"offsets": [0, 99]}},
+                        }
+                    ],
+                }
+            ),
+            "offset",
+        ),
     ],
 )
 def test_malformed_files_are_rejected_with_one_line(tmp_path, text, fragment):

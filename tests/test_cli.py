@@ -6,8 +6,8 @@ import sys
 import pytest
 from helpers import CASSETTES, chunk, sse, tool
 
-from recorder.cli import main
 from recorder.cassette import load
+from recorder.cli import main
 
 
 def run(monkeypatch, capsysbinary, *args):
@@ -18,7 +18,11 @@ def run(monkeypatch, capsysbinary, *args):
     return info.value.code, out.decode(), err.decode()
 
 
-STREAM = sse(chunk({"content": "He"}), chunk({"content": "llo"}), chunk({"tool_calls": [tool(0, "call_12345678", "f", '{"a": 1}')]}, "tool_calls"))
+STREAM = sse(
+    chunk({"content": "He"}),
+    chunk({"content": "llo"}),
+    chunk({"tool_calls": [tool(0, "call_12345678", "f", '{"a": 1}')]}, "tool_calls"),
+)
 
 
 @pytest.mark.parametrize(
@@ -26,7 +30,10 @@ STREAM = sse(chunk({"content": "He"}), chunk({"content": "llo"}), chunk({"tool_c
     [
         ("openai-sse", STREAM.decode()),
         ("chunks-jsonl", "\n".join(line[6:] for line in STREAM.decode().split("\n\n") if line.startswith("data: {"))),
-        ("chunks-json", json.dumps([json.loads(line[6:]) for line in STREAM.decode().split("\n\n") if line.startswith("data: {")])),
+        (
+            "chunks-json",
+            json.dumps([json.loads(line[6:]) for line in STREAM.decode().split("\n\n") if line.startswith("data: {")]),
+        ),
     ],
 )
 def test_import_then_replay_then_check(tmp_path, monkeypatch, capsysbinary, fmt, data):
@@ -34,7 +41,9 @@ def test_import_then_replay_then_check(tmp_path, monkeypatch, capsysbinary, fmt,
     src.write_text(data)
     out = tmp_path / "c.yaml"
     for given in (fmt, "auto"):
-        code, _, err = run(monkeypatch, capsysbinary, "import", src, "-o", out, "--format", given, "--tag", "TC-01", "--provider", "x")
+        code, _, err = run(
+            monkeypatch, capsysbinary, "import", src, "-o", out, "--format", given, "--tag", "TC-01", "--provider", "x"
+        )
         assert code == 0, err
         cassette = load(out)
         assert cassette.metadata.tags == ["TC-01"] and cassette.metadata.source == str(src)
@@ -68,18 +77,28 @@ def test_replay_message_with_an_upstream_error_exits_1(tmp_path, monkeypatch, ca
     assert err.startswith("quirktape: upstream error: api_error")
 
 
+REPORTS = [
+    CASSETTES / "mlx-lm" / "report-parallel-tool-calls-one-delta.yaml",
+    CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml",
+]
+
+
 def test_check_reports_rows_summary_and_json(tmp_path, monkeypatch, capsysbinary):
-    code, text, _ = run(monkeypatch, capsysbinary, "check", CASSETTES / "mlx-lm")
+    code, text, _ = run(monkeypatch, capsysbinary, "check", *REPORTS)
     lines = text.strip().splitlines()
     assert code == 0 and lines[-1].endswith(" passed, 0 failed")
     assert any(line.split()[:2] == ["ok", "conservation"] for line in lines)
-    code, text, _ = run(monkeypatch, capsysbinary, "check", CASSETTES / "mlx-lm", "--json")
+    code, text, _ = run(monkeypatch, capsysbinary, "check", *REPORTS, "--json")
     doc = json.loads(text)
     assert code == 0 and doc["failed"] == 0 and doc["cassettes"][0]["checks"][0]["invariant"] == "grammar"
 
 
 def test_check_exits_1_when_an_expectation_fails(tmp_path, monkeypatch, capsysbinary):
-    text = (CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml").read_text().replace("stop_reason: end_turn", "stop_reason: max_tokens")
+    text = (
+        (CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml")
+        .read_text()
+        .replace("stop_reason: end_turn", "stop_reason: max_tokens")
+    )
     (tmp_path / "bad.yaml").write_text(text)
     code, out, _ = run(monkeypatch, capsysbinary, "check", tmp_path)
     assert code == 1 and "FAIL  expect" in out and out.strip().endswith("1 failed")

@@ -76,7 +76,9 @@ def test_an_error_anywhere_keeps_what_arrived_and_ends_in_error(facts):
 
 
 def test_error_before_anything_is_a_lone_error_event():
-    assert run([(ERROR, "rate_limit_error", "slow")]) == [{"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}}]
+    assert run([(ERROR, "rate_limit_error", "slow")]) == [
+        {"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}}
+    ]
 
 
 def test_a_call_that_never_gets_a_name_is_an_error_not_a_silent_drop():
@@ -86,12 +88,23 @@ def test_a_call_that_never_gets_a_name_is_an_error_not_a_silent_drop():
 
 def test_thinking_blocks_carry_one_signature_delta():
     events = run([(REASONING, "hm"), (SIGNATURE, "abc"), (TEXT, "ok"), (FINISH, "end_turn", None), (DONE,)])
-    sigs = [e["delta"]["signature"] for e in events if e["type"] == "content_block_delta" and e["delta"]["type"] == "signature_delta"]
+    sigs = [
+        e["delta"]["signature"]
+        for e in events
+        if e["type"] == "content_block_delta" and e["delta"]["type"] == "signature_delta"
+    ]
     assert sigs == ["abc"]
 
 
 def test_usage_is_cumulative_in_message_delta():
-    events = run([(TEXT, "x"), (USAGE, {"input_tokens": 1, "output_tokens": 1}), (USAGE, {"input_tokens": 9, "output_tokens": 5}), (FINISH, "end_turn", None)])
+    events = run(
+        [
+            (TEXT, "x"),
+            (USAGE, {"input_tokens": 1, "output_tokens": 1}),
+            (USAGE, {"input_tokens": 9, "output_tokens": 5}),
+            (FINISH, "end_turn", None),
+        ]
+    )
     delta = next(e for e in events if e["type"] == "message_delta")
     assert delta["usage"]["input_tokens"] == 9 and delta["usage"]["output_tokens"] == 5
 

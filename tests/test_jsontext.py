@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 from translator import JsonPrefix, loads_partial, normalize_arguments
 
 leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text())
-values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3), max_leaves=8)
+values = st.recursive(
+    leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3), max_leaves=8
+)
 objects = st.dictionaries(st.text(), values, max_size=4)
 
 

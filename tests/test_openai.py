@@ -12,7 +12,9 @@ from translator import translate_response, violations
 
 
 def test_content_next_to_empty_tool_calls_is_text():
-    body = sse(chunk({"content": "1\n", "tool_calls": []}), chunk({"content": "2\n3", "tool_calls": []}), chunk({}, "stop"))
+    body = sse(
+        chunk({"content": "1\n", "tool_calls": []}), chunk({"content": "2\n3", "tool_calls": []}), chunk({}, "stop")
+    )
     msg = message(body)
     assert blocks(msg) == [("text", "1\n2\n3")]
     assert msg["stop_reason"] == "end_turn"
@@ -112,7 +114,12 @@ def test_missing_index_uses_position_for_named_calls():
 
 
 def test_all_index_zero_with_new_ids_are_separate_calls():
-    body = sse(*[chunk({"tool_calls": [tool(0, f"call_function_xxx_{n}", "write_file", json.dumps({"path": f"{n}.txt"}))]}) for n in range(3)])
+    body = sse(
+        *[
+            chunk({"tool_calls": [tool(0, f"call_function_xxx_{n}", "write_file", json.dumps({"path": f"{n}.txt"}))]})
+            for n in range(3)
+        ]
+    )
     assert [b[1][1]["path"] for b in blocks(message(body))] == ["0.txt", "1.txt", "2.txt"]
 
 
@@ -133,7 +140,12 @@ def test_argument_shapes_always_give_an_object(args, expected):
 
 
 def test_tool_calls_as_a_lone_object():
-    body = sse(chunk({"tool_calls": {"index": 0, "id": "", "type": "function", "function": {"name": "f", "arguments": "{}"}}}, "tool_calls"))
+    body = sse(
+        chunk(
+            {"tool_calls": {"index": 0, "id": "", "type": "function", "function": {"name": "f", "arguments": "{}"}}},
+            "tool_calls",
+        )
+    )
     assert blocks(message(body)) == [("tool_use", ("f", {}))]
 
 
@@ -165,7 +177,10 @@ def test_reasoning_fields_are_not_doubled():
 
 
 def test_reasoning_details_are_the_source_when_present():
-    details = [{"type": "reasoning.text", "text": "plan", "signature": "sig-1"}, {"type": "reasoning.encrypted", "data": "opaque"}]
+    details = [
+        {"type": "reasoning.text", "text": "plan", "signature": "sig-1"},
+        {"type": "reasoning.encrypted", "data": "opaque"},
+    ]
     body = sse(chunk({"reasoning": "plan", "reasoning_details": details}), chunk({"content": "ok"}, "stop"))
     msg = message(body)
     assert blocks(msg) == [("thinking", "plan"), ("redacted_thinking", "opaque"), ("text", "ok")]
@@ -175,7 +190,14 @@ def test_reasoning_details_are_the_source_when_present():
 def test_mistral_content_array_with_thinking():
     body = sse(
         chunk({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "Okay"}]}]}),
-        chunk({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": " 1."}]}, {"type": "text", "text": "3"}]}),
+        chunk(
+            {
+                "content": [
+                    {"type": "thinking", "thinking": [{"type": "text", "text": " 1."}]},
+                    {"type": "text", "text": "3"},
+                ]
+            }
+        ),
         chunk({"content": "91"}, "stop"),
     )
     assert blocks(message(body)) == [("thinking", "Okay 1."), ("text", "391")]
@@ -185,7 +207,11 @@ def test_mistral_content_array_with_thinking():
     ("mode", "pieces", "expected"),
     [
         ("tags", ["<thi", "nk>plan", "</th", "ink>answer"], [("thinking", "plan"), ("text", "answer")]),
-        ("open", ["reconcile...", " done.</", "think>The root cause"], [("thinking", "reconcile... done."), ("text", "The root cause")]),
+        (
+            "open",
+            ["reconcile...", " done.</", "think>The root cause"],
+            [("thinking", "reconcile... done."), ("text", "The root cause")],
+        ),
         (None, ["<think>x</think>y"], [("text", "<think>x</think>y")]),
     ],
 )
@@ -222,11 +248,33 @@ def test_content_filter_is_refusal():
 @pytest.mark.parametrize(
     ("body", "error_type"),
     [
-        (sse(chunk({"content": "a"}), {"error": {"message": "TimeoutError", "type": "GatewayTimeout", "code": 504}}), "timeout_error"),
-        (sse(chunk({"content": "a"}), {"object": "error", "message": "bad", "type": "BadRequestError", "code": 400}), "invalid_request_error"),
-        (sse({"id": "gen-1", "error": {"code": 502, "message": "down"}, "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}), "overloaded_error"),
-        (b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\nevent: error\ndata: {"error":{"message":"cap","code":429}}\n\n', "rate_limit_error"),
-        (b'error: {"code":400,"message":"context","type":"exceed_context_size_error"}\n\ndata: [DONE]\n\n', "invalid_request_error"),
+        (
+            sse(chunk({"content": "a"}), {"error": {"message": "TimeoutError", "type": "GatewayTimeout", "code": 504}}),
+            "timeout_error",
+        ),
+        (
+            sse(chunk({"content": "a"}), {"object": "error", "message": "bad", "type": "BadRequestError", "code": 400}),
+            "invalid_request_error",
+        ),
+        (
+            sse(
+                {
+                    "id": "gen-1",
+                    "error": {"code": 502, "message": "down"},
+                    "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
+                }
+            ),
+            "overloaded_error",
+        ),
+        (
+            b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'
+            b'event: error\ndata: {"error":{"message":"cap","code":429}}\n\n',
+            "rate_limit_error",
+        ),
+        (
+            b'error: {"code":400,"message":"context","type":"exceed_context_size_error"}\n\ndata: [DONE]\n\n',
+            "invalid_request_error",
+        ),
         (b"data: {not json}\n\n", "api_error"),
     ],
 )
@@ -259,7 +307,9 @@ def test_http_error_status_maps_to_the_anthropic_error_type():
 
 
 def test_json_body_where_a_stream_was_expected_is_read_whole():
-    body = json.dumps({"id": "c", "model": "m", "choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}]})
+    body = json.dumps(
+        {"id": "c", "model": "m", "choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}]}
+    )
     msg = message(body.encode(), content_type="application/json", ending="done")
     assert blocks(msg) == [("text", "hi")]
 
@@ -271,7 +321,12 @@ def test_non_streaming_response_matches_its_stream():
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": "Hi", "reasoning_content": "think", "tool_calls": [tool(None, "call_12345678", "f", '{"a": 1}')]},
+                "message": {
+                    "role": "assistant",
+                    "content": "Hi",
+                    "reasoning_content": "think",
+                    "tool_calls": [tool(None, "call_12345678", "f", '{"a": 1}')],
+                },
                 "finish_reason": "tool_calls",
             }
         ],

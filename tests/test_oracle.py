@@ -24,12 +24,18 @@ def test_our_translator_passes_everything():
 def drop_second_tool(pieces, dialect, **kw):
     """LiteLLM's bug: only tool_calls[0] of a delta survives."""
     events, ir = translate_stream(pieces, dialect, **kw)
-    starts = [e["index"] for e in events if e.get("type") == "content_block_start" and e["content_block"]["type"] == "tool_use"]
+    starts = [
+        e["index"]
+        for e in events
+        if e.get("type") == "content_block_start" and e["content_block"]["type"] == "tool_use"
+    ]
     if len(starts) < 2:
         return events, ir
     gone = starts[1]
     kept = [e for e in events if e.get("index") != gone]
-    return [({**e, "index": e["index"] - 1} if isinstance(e.get("index"), int) and e["index"] > gone else e) for e in kept], ir
+    return [
+        ({**e, "index": e["index"] - 1} if isinstance(e.get("index"), int) and e["index"] > gone else e) for e in kept
+    ], ir
 
 
 def test_a_dropped_tool_call_fails_conservation_and_expect():
@@ -63,7 +69,9 @@ def test_success_over_an_error_fails_errors():
     data = load(TEXT).model_dump(mode="python")
     data["interactions"] = data["interactions"][:1]
     data["interactions"][0]["response"]["quirktape"]["ending"] = "reset"
-    data["interactions"][0]["response"]["body"]["string"] = "data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": "1"}}]}) + "\n\n"
+    data["interactions"][0]["response"]["body"]["string"] = (
+        "data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": "1"}}]}) + "\n\n"
+    )
     data["interactions"][0]["response"]["quirktape"]["offsets"] = None
     data["metadata"]["expect"] = None
     cassette = parse_cassette(data)
@@ -71,7 +79,10 @@ def test_success_over_an_error_fails_errors():
     def swallow(pieces, dialect, **kw):
         events, ir = translate_stream(pieces, dialect, **kw)
         if events[-1]["type"] == "error":
-            events = events[:-1] + [{"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 0}}, {"type": "message_stop"}]
+            events = events[:-1] + [
+                {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 0}},
+                {"type": "message_stop"},
+            ]
         return events, ir
 
     assert results(cassette)["errors"].ok is True
@@ -83,7 +94,9 @@ def test_stream_that_differs_from_non_stream_fails():
         events, ir = translate_stream(pieces, dialect, **kw)
         if kw.get("content_type") == "application/json":
             return events, ir
-        return [e for e in events if not (e.get("type") == "content_block_delta" and e["delta"].get("text") == "20")], ir
+        return [
+            e for e in events if not (e.get("type") == "content_block_delta" and e["delta"].get("text") == "20")
+        ], ir
 
     r = results(load(TEXT), lose_stream_text)
     assert r["stream-nonstream"].ok is False

@@ -24,12 +24,12 @@ def test_cr_and_lf_split_across_pieces_are_one_line_end():
 
 
 def test_comments_fields_and_spaces():
-    body = b": OPENROUTER PROCESSING\n\nid: 7\nretry: 10\ndata:{\"x\":1}\n\ndata:  two spaces\n\n"
+    body = b': OPENROUTER PROCESSING\n\nid: 7\nretry: 10\ndata:{"x":1}\n\ndata:  two spaces\n\n'
     assert decode(body) == [(None, '{"x":1}'), (None, " two spaces")]
 
 
 def test_multiline_data_and_named_events():
-    body = b"event: hermes.tool.progress\ndata: {\"a\":\ndata: 1}\n\nevent: error\ndata: {}\n\n"
+    body = b'event: hermes.tool.progress\ndata: {"a":\ndata: 1}\n\nevent: error\ndata: {}\n\n'
     assert decode(body) == [("hermes.tool.progress", '{"a":\n1}'), ("error", "{}")]
 
 

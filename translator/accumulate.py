@@ -8,7 +8,8 @@ when its block stops, the way the SDK's partial reader leaves it.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .jsontext import loads_partial
 

@@ -141,7 +141,11 @@ class Emitter:
             return
         if self.open_kind == "text" and not self.pending:
             self.out.append(
-                {"type": "content_block_delta", "index": self.next_index - 1, "delta": {"type": "text_delta", "text": text}}
+                {
+                    "type": "content_block_delta",
+                    "index": self.next_index - 1,
+                    "delta": {"type": "text_delta", "text": text},
+                }
             )
             return
         self.pending.append(("text", text))
@@ -289,7 +293,11 @@ class Emitter:
             if kind == "text":
                 self._ensure("text")
                 self.out.append(
-                    {"type": "content_block_delta", "index": self.next_index - 1, "delta": {"type": "text_delta", "text": value}}
+                    {
+                        "type": "content_block_delta",
+                        "index": self.next_index - 1,
+                        "delta": {"type": "text_delta", "text": value},
+                    }
                 )
             elif kind == "thinking":
                 self._ensure("thinking")
@@ -303,7 +311,11 @@ class Emitter:
                 self._start()
                 index = self._new_index()
                 self.out.append(
-                    {"type": "content_block_start", "index": index, "content_block": {"type": "redacted_thinking", "data": value}}
+                    {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {"type": "redacted_thinking", "data": value},
+                    }
                 )
                 self.out.append({"type": "content_block_stop", "index": index})
 
@@ -323,12 +335,18 @@ class Emitter:
         self._close_open()
         self._start()
         self.open_kind = kind
-        block = {"type": "text", "text": ""} if kind == "text" else {"type": "thinking", "thinking": "", "signature": ""}
+        block = (
+            {"type": "text", "text": ""} if kind == "text" else {"type": "thinking", "thinking": "", "signature": ""}
+        )
         self.out.append({"type": "content_block_start", "index": self._new_index(), "content_block": block})
 
     def _thinking_delta(self, text: str) -> None:
         self.out.append(
-            {"type": "content_block_delta", "index": self.next_index - 1, "delta": {"type": "thinking_delta", "thinking": text}}
+            {
+                "type": "content_block_delta",
+                "index": self.next_index - 1,
+                "delta": {"type": "thinking_delta", "thinking": text},
+            }
         )
 
     def _open_call(self, call: _Call) -> None:
@@ -377,7 +395,11 @@ class Emitter:
 
     def _json_delta(self, text: str) -> None:
         self.out.append(
-            {"type": "content_block_delta", "index": self.next_index - 1, "delta": {"type": "input_json_delta", "partial_json": text}}
+            {
+                "type": "content_block_delta",
+                "index": self.next_index - 1,
+                "delta": {"type": "input_json_delta", "partial_json": text},
+            }
         )
 
     def _close_open(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from .ir import STOP_REASONS
+from .jsontext import JsonPrefix
 
 _DELTA_FOR_BLOCK = {
     "text": {"text_delta", "citations_delta"},
@@ -124,7 +125,4 @@ def violations(events: list[dict]) -> list[str]:  # noqa: C901 - a flat list of 
 
 
 def _valid_prefix(text: str) -> bool:
-    from .jsontext import JsonPrefix
-
-    scanner = JsonPrefix()
-    return scanner.feed(text)
+    return JsonPrefix().feed(text)

@@ -179,7 +179,7 @@ class JsonPrefix:
         elif st == _NUM and not stack:
             pass
         elif st == _LIT:
-            out.append(self.lit[self.lit_pos:])
+            out.append(self.lit[self.lit_pos :])
         elif st == _COLON:
             out.append(":null")
         elif st == _VALUE:

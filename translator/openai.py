@@ -140,7 +140,9 @@ class OpenAIStream:
         if upstream_id and model:
             self.meta_done = True
         if upstream_id or model:
-            out.append((META, upstream_id if isinstance(upstream_id, str) else None, model if isinstance(model, str) else None))
+            out.append(
+                (META, upstream_id if isinstance(upstream_id, str) else None, model if isinstance(model, str) else None)
+            )
 
     def _choice(self, choice: dict, out: list, reported: bool = False) -> None:
         delta = choice.get("delta")

@@ -9,8 +9,9 @@ events whatever the pieces. ``translate_response`` does the same for a complete
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .emitter import Emitter
 from .ir import DONE, ERROR, error_type
@@ -73,7 +74,7 @@ class Translator:
         if self.whole is not None:
             self.whole.append(data)
             return []
-        parser, apply, ir = self.parser, self.emitter.apply, self.ir
+        apply, ir = self.emitter.apply, self.ir
         for event, payload in self.decoder.feed(data):
             facts = self._facts(event, payload)
             if ir is not None:
