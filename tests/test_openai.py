@@ -153,7 +153,7 @@ def test_truncated_arguments_are_max_tokens_not_tool_use():
     body = sse(chunk({"tool_calls": [tool(1, "toolu_sanitized", "write", '{"text": "half')]}), chunk({}, "stop"))
     msg = message(body)
     assert msg["stop_reason"] == "max_tokens"
-    assert msg["content"][0]["name"] == "write"
+    assert blocks(msg) == [("tool_use", ("write", {"text": "half"}))]
 
 
 def test_text_after_tool_opens_a_new_text_block():

@@ -113,8 +113,8 @@ class Emitter:
         if self.ended:
             return
         if cut in ("reset", "timeout") and not self.saw_done:
-            kind = "timeout_error" if cut == "timeout" else "api_error"
-            self.error(kind, f"upstream connection {cut} before the stream finished")
+            # FIN-05/ERR-06: a retryable error, so clients try again instead of keeping half a turn
+            self.error("api_error", f"upstream connection {cut} before the stream finished")
             return
         if not self.saw_done and self.finish is None:
             self.error("api_error", "upstream stream ended with neither a finish reason nor an end-of-stream marker")
@@ -433,7 +433,10 @@ class Emitter:
         elif not scanner.started:
             self._json_delta("{}")
         elif not scanner.complete:
+            # Cut mid-JSON (max_tokens, TC-16): close it so the client keeps every byte
+            # that arrived; stop_reason max_tokens says the call is not to be run.
             self.truncated = True
+            self._json_delta(scanner.repair_suffix(""))
 
     def _stop_reason(self) -> str:
         reason = self.finish

@@ -72,17 +72,17 @@ _WORD_ERRORS = {
 
 
 def error_type(status: object = None, word: object = None) -> str:
-    """Anthropic ``error.type`` for an upstream status code and/or status word."""
+    """Anthropic ``error.type`` for an upstream status code, else its status word.
+
+    The numeric status decides when there is one (an HTTP 401 whose body says
+    ``invalid_request_error`` is still an authentication error); the word
+    (Google RPC status, OpenAI/vLLM error type) decides when there is not.
+    """
+    code = status if isinstance(status, int) and not isinstance(status, bool) and status >= 400 else None
+    if code is not None:
+        if code in _STATUS_ERRORS:
+            return _STATUS_ERRORS[code]
+        return "invalid_request_error" if code < 500 else "api_error"
     if isinstance(word, str):
-        mapped = _WORD_ERRORS.get(word.lower())
-        if mapped:
-            return mapped
-    try:
-        code = int(status)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return "api_error"
-    if code in _STATUS_ERRORS:
-        return _STATUS_ERRORS[code]
-    if 400 <= code < 500:
-        return "invalid_request_error"
+        return _WORD_ERRORS.get(word.lower(), "api_error")
     return "api_error"

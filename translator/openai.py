@@ -55,7 +55,7 @@ def error_fact(body: Any, status: int | None = None) -> tuple:
         if not isinstance(message, str) or not message:
             message = str(err)
         word = err.get("status") if isinstance(err.get("status"), str) else err.get("type")
-        code = err.get("code") if isinstance(err.get("code"), int) else status
+        code = status if status and status >= 400 else err.get("code")
         return (ERROR, error_type(code, word), message)
     return (ERROR, error_type(status), str(err) or f"upstream error (HTTP {status})")
 

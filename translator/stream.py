@@ -69,6 +69,7 @@ class Translator:
         # is read whole at the end instead of as a stream.
         self.whole: list[bytes] | None = [] if status >= 400 or _is_json_body(content_type) else None
         self.decoder = SSEDecoder()
+        self.done = False
 
     def feed(self, data: bytes) -> list[dict]:
         if self.whole is not None:
@@ -100,6 +101,8 @@ class Translator:
         return self.emitter.take()
 
     def _facts(self, event: str | None, data: str) -> list[tuple]:
+        if self.done:
+            return []  # FIN-08: whatever follows the end-of-stream marker is not part of the response
         if event is not None and event != "message":
             if event == "error":
                 return [error_fact(_loads_or_text(data))]
@@ -107,6 +110,7 @@ class Translator:
         if not data or data[0] == ":" or data.isspace():
             return []  # SSE-03: empty or keepalive data
         if data == self.parser.done_sentinel:
+            self.done = True
             return [(DONE,)]
         try:
             obj = json.loads(data)
