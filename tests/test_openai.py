@@ -149,6 +149,15 @@ def test_tool_calls_as_a_lone_object():
     assert blocks(message(body)) == [("tool_use", ("f", {}))]
 
 
+def test_tgi_name_inside_the_arguments_is_recovered():
+    frags = ['{"function": {"_name": "get_weather", ', '"city": "Paris"}}']
+    body = sse(
+        *[chunk({"tool_calls": {"index": 0, "id": "", "function": {"name": None, "arguments": f}}}) for f in frags],
+        chunk({}, "eos_token"),
+    )
+    assert blocks(message(body)) == [("tool_use", ("get_weather", {"city": "Paris"}))]
+
+
 def test_truncated_arguments_are_max_tokens_not_tool_use():
     body = sse(chunk({"tool_calls": [tool(1, "toolu_sanitized", "write", '{"text": "half')]}), chunk({}, "stop"))
     msg = message(body)

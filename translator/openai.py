@@ -9,6 +9,7 @@ like (ERR-01, ERR-02). Nothing here emits Anthropic events.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .ir import DONE, ERROR, FINISH, META, REASONING, REDACTED, SIGNATURE, TEXT, TOOL, USAGE, error_type
@@ -81,6 +82,7 @@ class OpenAIStream:
         self.last: _Slot | None = None
         self.serial = 0
         self.meta_done = False
+        self.nameless: dict[int, list[str]] = {}
         mode = (options or {}).get("think_tags")
         self.think = ThinkSplitter(mode) if mode else None
 
@@ -131,7 +133,10 @@ class OpenAIStream:
         return out
 
     def end(self) -> list[tuple]:
-        return self.think.flush() if self.think else []
+        out = self.think.flush() if self.think else []
+        for key, parts in self.nameless.items():
+            out.extend(_name_from_arguments(key, "".join(parts)))
+        return out
 
     # -- pieces ---------------------------------------------------------------
 
@@ -281,8 +286,26 @@ class OpenAIStream:
                 slot.name += name  # first sight, or a fragment (TC-03)
         if args or snapshot is not None:
             slot.has_args = True
+        if args and not slot.name:
+            self.nameless.setdefault(slot.key, []).append(args)
+        elif slot.name:
+            self.nameless.pop(slot.key, None)
         if call_id or name or args or snapshot is not None:
             out.append((TOOL, slot.key, call_id, name, args, snapshot))
+
+
+def _name_from_arguments(key: int, text: str) -> list[tuple]:
+    """TC-14: TGI 2.x never streams ``function.name``; its grammar puts the name in the
+    arguments as ``{"function": {"_name": N, ...}}``. Recover it, and the real input."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return []
+    inner = obj.get("function", obj) if isinstance(obj, dict) else None
+    if not isinstance(inner, dict) or not isinstance(inner.get("_name"), str) or not inner["_name"]:
+        return []
+    rest = {k: v for k, v in inner.items() if k != "_name"}
+    return [(TOOL, key, None, inner["_name"], None, rest)]
 
 
 def _stops(choice: dict) -> dict:
