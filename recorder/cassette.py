@@ -155,6 +155,8 @@ def parse_cassette(data: Any, name: str = "cassette") -> Cassette:
         return Cassette.model_validate(data)
     except ValidationError as exc:
         raise CassetteError(f"{name}: invalid cassette: {_first_error(exc)}") from None
+    except RecursionError:
+        raise CassetteError(f"{name}: nested too deeply to be a cassette") from None
 
 
 def load(path: str | os.PathLike) -> Cassette:
@@ -168,6 +170,8 @@ def load(path: str | os.PathLike) -> Cassette:
         raise CassetteError(f"{path}: cannot read: {exc}") from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise CassetteError(f"{path}: nested too deeply to be a cassette") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
@@ -226,7 +230,10 @@ def iter_cassette_paths(paths: list[str]) -> list[Path]:
     for entry in paths:
         p = Path(entry)
         if p.is_dir():
-            found.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file()))
+            inside = sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
+            if not inside:
+                raise CassetteError(f"{p}: no cassettes (*.yaml, *.yml) in this directory")
+            found.extend(inside)
         elif p.exists():
             found.append(p)
         else:

@@ -82,12 +82,13 @@ def replay_cmd(cassette_path, fmt, rechunk, interaction):
         out.buffer.write(b"".join(encode_sse(e) for e in run.events))
     elif fmt == "jsonl":
         for event in run.events:
-            out.write(json.dumps(event, ensure_ascii=False) + "\n")
+            out.write(_json(event) + "\n")
     else:
-        out.write(json.dumps(accumulate(run.events), ensure_ascii=False, indent=2) + "\n")
+        out.write(_json(accumulate(run.events), indent=2) + "\n")
         error = stream_error(run.events)
         if error:
-            click.echo(f"quirktape: upstream error: {error.get('type')}: {error.get('message')}", err=True)
+            text = " ".join(str(error.get("message")).split())
+            click.echo(f"quirktape: upstream error: {error.get('type')}: {text}", err=True)
             sys.exit(1)
 
 
@@ -126,6 +127,16 @@ def check_cmd(paths, as_json):
                     click.echo(f"      {detail}")
         click.echo(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+def _json(value: object, indent: int | None = None) -> str:
+    """Readable JSON; a lone surrogate from upstream stays an escape instead of breaking stdout."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, indent=indent)
+    return text
 
 
 def main() -> None:

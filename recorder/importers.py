@@ -38,7 +38,7 @@ def _first_data(text: str) -> Any:
             data = line[5:].strip()
             try:
                 return json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
     return None
 
@@ -62,6 +62,8 @@ class Imported:
 
 def _from_sse(raw: bytes, done: bool) -> Imported:
     text = raw.decode("utf-8", "replace")
+    if not re.search(r"^(data|event|error):", text, re.M):
+        raise CassetteError("no SSE 'data:' lines in the input")
     first = _first_data(text)
     ending = "done" if re.search(r"^data: ?\[DONE\]", text, re.M) else "eof"
     return Imported(raw, _payload_dialect(first), ending, _model_of([first]))
@@ -77,25 +79,37 @@ def _sse_body(lines: list[str], payloads: list[Any], done: bool) -> Imported:
     return Imported("".join(events).encode("utf-8"), dialect, ending, _model_of(payloads))
 
 
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CassetteError(f"not UTF-8 text (byte {exc.start})") from None
+
+
 def _from_jsonl(raw: bytes, done: bool) -> Imported:
-    lines = [line for line in raw.decode("utf-8").splitlines() if line.strip()]
+    lines = [line for line in _text(raw).split("\n") if line.strip()]
+    if not lines:
+        raise CassetteError("no payload lines in the input")
     payloads = []
     for n, line in enumerate(lines, 1):
         try:
             payloads.append(json.loads(line))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise CassetteError(f"line {n} is not JSON") from None
     return _sse_body([line.strip() for line in lines], payloads, done)
 
 
 def _from_json_array(raw: bytes, done: bool) -> Imported:
     try:
-        payloads = json.loads(raw)
-    except ValueError:
+        payloads = json.loads(_text(raw))
+    except (ValueError, RecursionError):
         raise CassetteError("not a JSON document") from None
-    if not isinstance(payloads, list):
-        raise CassetteError("expected a JSON array of chunk payloads")
-    lines = [json.dumps(p, ensure_ascii=False, separators=(",", ":")) for p in payloads]
+    if not isinstance(payloads, list) or not payloads:
+        raise CassetteError("expected a non-empty JSON array of chunk payloads")
+    try:
+        lines = [json.dumps(p, ensure_ascii=False, separators=(",", ":")) for p in payloads]
+    except RecursionError:
+        raise CassetteError("a payload is nested too deeply") from None
     return _sse_body(lines, payloads, done)
 
 
@@ -108,6 +122,8 @@ FORMATS: dict[str, Callable[[bytes, bool], Imported]] = {
 
 def detect_format(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace").lstrip("\ufeff").strip()
+    if not text:
+        raise CassetteError("the input is empty")
     if text.startswith("["):
         return "chunks-json"
     if _SSE_LINE.search(text):

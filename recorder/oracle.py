@@ -102,7 +102,7 @@ def conservation(run: Replay) -> list[str]:
                 call["args"].append(fact[4])
             if fact[5] is not None:
                 call["snapshot"] = fact[5]
-    named = [c for c in calls.values() if c["name"]]
+    named = [part for c in calls.values() if c["name"] for part in _split_values(c)]
     try:
         blocks = [b for b in _message(events)["content"] if b.get("type") == "tool_use"]
     except Unreadable as exc:
@@ -118,6 +118,26 @@ def conservation(run: Replay) -> list[str]:
         if not isinstance(block["input"], dict):
             problems.append(f"tool call {n}: input is not an object")
     return problems
+
+
+def _split_values(call: dict) -> list[dict]:
+    """TC-07: one upstream call whose arguments are several complete objects is several calls."""
+    text = "".join(call["args"])
+    if call["snapshot"] is not None:
+        return [call]
+    decoder, pos, values = json.JSONDecoder(), 0, []
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        if pos == len(text):
+            break
+        try:
+            _, end = decoder.raw_decode(text, pos)
+        except ValueError:
+            return [call] if not values else [*values, {**call, "args": [text[pos:]]}]
+        values.append({**call, "args": [text[pos:end]]})
+        pos = end
+    return values if len(values) > 1 else [call]
 
 
 def upstream_failed(run: Replay) -> str | None:

@@ -137,3 +137,25 @@ def test_every_command_has_help_with_an_example(monkeypatch, capsysbinary):
     for command in ("import", "replay", "check"):
         code, out, _ = run(monkeypatch, capsysbinary, command, "--help")
         assert code == 0 and "Example: quirktape " + command in out
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt"),
+    [
+        (b"\xff\xfe\x00garbage", "chunks-jsonl"),
+        (b"", "auto"),
+        (b"", "openai-sse"),
+        (b"\x00\x01binary", "openai-sse"),
+        (b"[" * 5000, "chunks-json"),
+    ],
+)
+def test_odd_input_files_are_exit_2(tmp_path, monkeypatch, capsysbinary, content, fmt):
+    src = tmp_path / "odd.bin"
+    src.write_bytes(content)
+    code, _, err = run(monkeypatch, capsysbinary, "import", src, "-o", tmp_path / "c.yaml", "--format", fmt)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_check_on_a_directory_without_cassettes_is_exit_2(tmp_path, monkeypatch, capsysbinary):
+    code, _, err = run(monkeypatch, capsysbinary, "check", tmp_path)
+    assert code == 2 and "no cassettes" in err

@@ -36,18 +36,18 @@ def _digest(text: str) -> str:
 
 
 class _Call:
-    __slots__ = ("key", "id", "name", "parts", "snapshot", "scanner", "sent", "held", "state")
+    __slots__ = ("id", "name", "parts", "snapshot", "scanner", "sent", "held", "state", "parsed")
 
-    def __init__(self, key: object) -> None:
-        self.key = key
+    def __init__(self, name: str = "") -> None:
         self.id = ""
-        self.name = ""
+        self.name = name
         self.parts: list[str] = []
         self.snapshot: Any = None
         self.scanner: JsonPrefix | None = JsonPrefix()
         self.sent = 0
         self.held = ""
         self.state = _WAITING
+        self.parsed: tuple[int, bool] = (-1, False)  # (parts seen, parses) for buffered text
 
 
 class Emitter:
@@ -57,6 +57,7 @@ class Emitter:
         self.out: list[dict] = []
         self.model = model
         self.upstream_id: str | None = None
+        self.fallback_id = ""  # set by the caller from the payloads, for upstreams without ids
         self.message_id = ""
         self.started = False
         self.ended = False
@@ -71,7 +72,7 @@ class Emitter:
         self.tool_ids: set[str] = set()
         self.tool_blocks = 0
         self.truncated = False
-        self.nameless = 0
+        self.unnamed_calls = 0
         self.finish: str | None = None
         self.stop_sequence: str | None = None
         self.usage = {
@@ -120,8 +121,8 @@ class Emitter:
             self.error("api_error", "upstream stream ended with neither a finish reason nor an end-of-stream marker")
             return
         self._flush()
-        if self.nameless:
-            self._fail("api_error", f"upstream sent {self.nameless} tool call(s) without a name")
+        if self.unnamed_calls:
+            self._fail("api_error", f"upstream sent {self.unnamed_calls} tool call(s) without a name")
             return
         self._start()
         self.out.append(
@@ -175,15 +176,10 @@ class Emitter:
         if call is not None and call.state == _CLOSED:
             if not name and snapshot is None and not (args or "").strip():
                 return  # whitespace after a finished call changes nothing
-            late = _Call(key)
-            late.name = name or call.name
+            call = self._late_call(key, name or call.name)
             name = None
-            call = None
-            self.calls[key] = late
-            self.pending.append(late)
-            call = late
         elif call is None:
-            call = _Call(key)
+            call = _Call()
             self.calls[key] = call
             self.pending.append(call)
         if id and not call.id:
@@ -198,6 +194,13 @@ class Emitter:
             if call is self.open_call and call.scanner is not None:
                 self._forward(call)
         self._pump()
+
+    def _late_call(self, key: object, name: str) -> _Call:
+        """More arguments for a call that is already complete: they are another call (TC-07)."""
+        call = _Call(name)
+        self.calls[key] = call
+        self.pending.append(call)
+        return call
 
     def finish_fact(self, stop_reason: str | None, stop_sequence: str | None = None) -> None:
         if stop_reason:
@@ -233,7 +236,7 @@ class Emitter:
         if self.started:
             return
         self.started = True
-        self.message_id = "msg_" + _digest(self.upstream_id or "")
+        self.message_id = "msg_" + _digest(self.upstream_id or self.fallback_id)
         self.out.append(
             {
                 "type": "message_start",
@@ -259,11 +262,15 @@ class Emitter:
             return True
         scanner = call.scanner
         if scanner is None:
-            try:
-                json.loads("".join(call.parts))
-            except ValueError:
-                return False
-            return True
+            seen, parses = call.parsed
+            if seen != len(call.parts):
+                try:
+                    json.loads("".join(call.parts))
+                    parses = True
+                except ValueError:
+                    parses = False
+                call.parsed = (len(call.parts), parses)
+            return parses
         return scanner.complete or not scanner.ok
 
     def _ready(self, call: _Call) -> bool:
@@ -282,7 +289,7 @@ class Emitter:
                     if self.ending:  # a call whose name never came
                         pending.popleft()
                         item.state = _CLOSED
-                        self.nameless += 1
+                        self.unnamed_calls += 1
                         continue
                     return
                 pending.popleft()
@@ -380,7 +387,17 @@ class Emitter:
                 return
             part = parts[call.sent]
             if not scanner.feed(part):
-                if not scanner.started:
+                if scanner.overflow >= 0:  # a second value after a complete object: another call
+                    head, tail = part[: scanner.overflow], part[scanner.overflow :]
+                    rest = parts[call.sent + 1 :]
+                    del parts[call.sent :]
+                    parts.append(head)
+                    call.sent = len(parts)
+                    if head:
+                        self._json_delta(head)
+                    key = next(k for k, c in self.calls.items() if c is call)
+                    self._late_call(key, call.name).parts = [tail, *rest]
+                elif not scanner.started:
                     call.scanner = None  # not an object at all: send it whole at the end
                 return
             call.sent += 1

@@ -14,8 +14,11 @@ import json
 import re
 from typing import Any
 
-_STRING_RUN = re.compile(r'[^"\\]+')
+_STRING_RUN = re.compile(r'[^"\\\x00-\x1f]+')
 _NUMBER_RUN = re.compile(r"[0-9eE+\-.]+")
+# every prefix of a JSON number, and the complete ones
+_NUMBER_PREFIX = re.compile(r"-?(?:0|[1-9][0-9]*)?(?:(?<=[0-9])\.[0-9]*)?(?:(?<=[0-9])[eE][+-]?[0-9]*)?")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _WS = " \t\n\r"
 _HEX = frozenset("0123456789abcdefABCDEF")
 _LITERALS = {"t": "true", "f": "false", "n": "null"}
@@ -28,7 +31,7 @@ _STR, _ESC, _UNI, _NUM, _LIT = range(6, 11)
 class JsonPrefix:
     """Tracks whether the text fed so far is a prefix of one JSON object."""
 
-    __slots__ = ("stack", "state", "is_key", "lit", "lit_pos", "uni", "ok", "started")
+    __slots__ = ("stack", "state", "is_key", "lit", "lit_pos", "uni", "ok", "started", "num", "overflow")
 
     def __init__(self) -> None:
         self.stack: list[str] = []
@@ -39,6 +42,8 @@ class JsonPrefix:
         self.uni = 0
         self.ok = True
         self.started = False
+        self.num = ""
+        self.overflow = -1  # where a second value began after a complete object
 
     @property
     def complete(self) -> bool:
@@ -49,10 +54,12 @@ class JsonPrefix:
         """Advance over ``text``; on failure the state before ``text`` is kept."""
         if not self.ok:
             return False
-        saved = (self.stack[:], self.state, self.is_key, self.lit, self.lit_pos, self.uni, self.started)
+        saved = (self.stack[:], self.state, self.is_key, self.lit, self.lit_pos, self.uni, self.started, self.num)
         if self._scan(text):
             return True
-        (self.stack, self.state, self.is_key, self.lit, self.lit_pos, self.uni, self.started) = saved
+        if self.overflow >= 0:
+            return False  # the object is complete; text[: overflow] belonged to it
+        (self.stack, self.state, self.is_key, self.lit, self.lit_pos, self.uni, self.started, self.num) = saved
         self.ok = False
         return False
 
@@ -70,8 +77,10 @@ class JsonPrefix:
                 i += 1
                 if c == '"':
                     self.state = _COLON if self.is_key else _AFTER
-                else:
+                elif c == "\\":
                     self.state = _ESC
+                else:
+                    return False  # a raw control character: the SDK's parser rejects it
                 continue
             if st == _ESC:
                 c = s[i]
@@ -94,8 +103,13 @@ class JsonPrefix:
             if st == _NUM:
                 m = _NUMBER_RUN.match(s, i)
                 if m:
+                    self.num += m.group()
+                    if _NUMBER_PREFIX.fullmatch(self.num) is None:
+                        return False
                     i = m.end()
                     continue
+                if _NUMBER.fullmatch(self.num) is None:
+                    return False
                 self.state = _AFTER
                 continue
             if st == _LIT:
@@ -124,7 +138,7 @@ class JsonPrefix:
                 elif c == '"':
                     self.state, self.is_key = _STR, False
                 elif c in "-0123456789":
-                    self.state = _NUM
+                    self.state, self.num = _NUM, c
                 elif c in _LITERALS:
                     self.state, self.lit, self.lit_pos = _LIT, _LITERALS[c], 1
                 elif c == "]" and st == _VALUE_OR_CLOSE:
@@ -146,6 +160,7 @@ class JsonPrefix:
                 self.state = _VALUE
             else:  # _AFTER
                 if not stack:
+                    self.overflow = i - 1
                     return False
                 top = stack[-1]
                 if c == ",":
@@ -176,8 +191,9 @@ class JsonPrefix:
                 out.append("0" * self.uni)
             out.append('"')
             out.append(":null" if self.is_key else "")
-        elif st == _NUM and not stack:
-            pass
+        elif st == _NUM:
+            if _NUMBER.fullmatch(self.num) is None:
+                out.append("0")  # "1." / "1e" / "-" become numbers without changing their digits
         elif st == _LIT:
             out.append(self.lit[self.lit_pos :])
         elif st == _COLON:
@@ -185,6 +201,8 @@ class JsonPrefix:
         elif st == _VALUE:
             out.append("null")
         elif st == _KEY:
+            if len(stack) == 1 and unparsed.strip():  # right after a top-level comma: the key goes here
+                return '"_unparsed_arguments":' + json.dumps(unparsed, ensure_ascii=False) + "}"
             out.append('"":null')
         # _VALUE_OR_CLOSE / _KEY_OR_CLOSE / _AFTER / _NUM need nothing more
         while len(stack) > 1:

@@ -10,6 +10,7 @@ like (ERR-01, ERR-02). Nothing here emits Anthropic events.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from .ir import DONE, ERROR, FINISH, META, REASONING, REDACTED, SIGNATURE, TEXT, TOOL, USAGE, error_type
@@ -33,19 +34,35 @@ FINISH_REASONS = {
 """Upstream finish_reason -> Anthropic stop_reason; anything else is ``end_turn`` (FIN-07)."""
 
 
+def _count(value: Any) -> int | None:
+    """A token count, or None for anything that is not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return int(value)
+
+
 def usage_facts(usage: Any) -> dict | None:
-    """OpenAI usage -> cumulative Anthropic usage (cached tokens are not input tokens)."""
+    """OpenAI usage -> Anthropic usage, only the counts this payload states (cached tokens are not input)."""
     if not isinstance(usage, dict):
         return None
-    details = usage.get("prompt_tokens_details") or {}
-    prompt = usage.get("prompt_tokens") or 0
-    cached = details.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0
-    return {
-        "input_tokens": max(prompt - cached, 0),
-        "output_tokens": usage.get("completion_tokens") or 0,
-        "cache_read_input_tokens": cached,
-        "cache_creation_input_tokens": details.get("cache_write_tokens") or 0,
-    }
+    details = usage.get("prompt_tokens_details")
+    details = details if isinstance(details, dict) else {}
+    prompt = _count(usage.get("prompt_tokens"))
+    cached = _count(details.get("cached_tokens"))
+    if cached is None:
+        cached = _count(usage.get("prompt_cache_hit_tokens"))
+    out = {}
+    if prompt is not None:
+        out["input_tokens"] = max(prompt - (cached or 0), 0)
+    if cached is not None:
+        out["cache_read_input_tokens"] = cached
+    completion = _count(usage.get("completion_tokens"))
+    if completion is not None:
+        out["output_tokens"] = completion
+    written = _count(details.get("cache_write_tokens"))
+    if written is not None:
+        out["cache_creation_input_tokens"] = written
+    return out or None
 
 
 def error_fact(body: Any, status: int | None = None) -> tuple:
@@ -97,13 +114,15 @@ class OpenAIStream:
         error = obj.get("error") or (obj if obj.get("object") == "error" else None)
         choices = obj.get("choices")
         if choices:
+            if type(choices) is not list:
+                return [*out, _shape("choices", choices)]
             for choice in choices:
-                if type(choice) is dict and not choice.get("index"):
+                if type(choice) is dict and choice.get("index") in _FIRST:
                     self._choice(choice, out, reported=error is not None)
                     break
         usage = obj.get("usage")
-        if usage is None:
-            usage = (obj.get("x_groq") or {}).get("usage")
+        if usage is None and isinstance(obj.get("x_groq"), dict):
+            usage = obj["x_groq"].get("usage")
         if usage:
             mapped = usage_facts(usage)
             if mapped:
@@ -120,8 +139,11 @@ class OpenAIStream:
             return [error_fact(obj)]
         out: list[tuple] = []
         self._meta(obj, out)
-        for choice in obj.get("choices") or []:
-            if type(choice) is dict and not choice.get("index"):
+        choices = obj.get("choices") or []
+        if type(choices) is not list:
+            return [*out, _shape("choices", choices)]
+        for choice in choices:
+            if type(choice) is dict and choice.get("index") in _FIRST:
                 message = choice.get("message")
                 self._choice({"delta": message, "finish_reason": choice.get("finish_reason"), **_stops(choice)}, out)
                 break
@@ -153,6 +175,8 @@ class OpenAIStream:
         delta = choice.get("delta")
         if type(delta) is dict:
             self._delta(delta, out)
+        elif delta is not None:
+            out.append(_shape("delta", delta))
         reason = choice.get("finish_reason")
         if reason is not None:
             if reason == "error":  # ERR-02; the error object, when present, says more
@@ -176,11 +200,13 @@ class OpenAIStream:
             if reasoning:
                 if type(reasoning) is str:
                     out.append((REASONING, reasoning))
-                elif isinstance(reasoning, dict):  # RSN-05: {"text": …} / {"signature": …}
+                elif isinstance(reasoning, dict) and ("text" in reasoning or "signature" in reasoning):  # RSN-05
                     if isinstance(reasoning.get("text"), str):
                         out.append((REASONING, reasoning["text"]))
                     if isinstance(reasoning.get("signature"), str):
                         out.append((SIGNATURE, reasoning["signature"]))
+                else:
+                    out.append(_shape("reasoning", reasoning))
         content = delta.get("content")
         if content:
             if type(content) is str:
@@ -190,6 +216,8 @@ class OpenAIStream:
                     out.append((TEXT, content))
             elif isinstance(content, list):  # RSN-04: Mistral content parts
                 self._content_parts(content, out)
+            else:
+                out.append(_shape("content", content))
         refusal = delta.get("refusal")
         if refusal and isinstance(refusal, str):
             out.append((TEXT, refusal))
@@ -198,9 +226,9 @@ class OpenAIStream:
             if isinstance(calls, dict):  # TC-14: a lone object instead of an array
                 calls = [calls]
             if isinstance(calls, list):
-                for position, call in enumerate(calls):
+                for call in calls:
                     if type(call) is dict:
-                        self._tool_call(call, position, out)
+                        self._tool_call(call, out)
 
     def _details(self, details: Any, out: list) -> bool:
         """OpenRouter reasoning_details; True when they carried the reasoning text."""
@@ -245,7 +273,7 @@ class OpenAIStream:
         self.serial += 1
         return slot
 
-    def _tool_call(self, call: dict, position: int, out: list) -> None:
+    def _tool_call(self, call: dict, out: list) -> None:
         fn = call.get("function")
         if type(fn) is not dict:
             fn = {}
@@ -271,7 +299,7 @@ class OpenAIStream:
                 self.slots[index] = slot
         elif call_id or name:  # TC-06: no index; an id or name marks a call
             slot = self.by_id.get(call_id) if call_id else None
-            if slot is None:
+            if slot is None or (name and slot.name and name != slot.name):
                 slot = self._new_slot()
         else:
             slot = self.last or self._new_slot()
@@ -306,6 +334,15 @@ def _name_from_arguments(key: int, text: str) -> list[tuple]:
         return []
     rest = {k: v for k, v in inner.items() if k != "_name"}
     return [(TOOL, key, None, inner["_name"], None, rest)]
+
+
+_FIRST = (0, None, "0")
+"""Choice indices that mean the first (only translated) choice."""
+
+
+def _shape(field: str, value: Any) -> tuple:
+    """A field whose type no known upstream sends: an error, so its content is not silently lost."""
+    return (ERROR, "api_error", f"upstream sent {field} of an unexpected shape: {json.dumps(value, default=str)[:200]}")
 
 
 def _stops(choice: dict) -> dict:

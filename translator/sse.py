@@ -26,7 +26,7 @@ SSEEvent = tuple[str | None, str]
 class SSEDecoder:
     """Bytes in, ``(event, data)`` tuples out."""
 
-    __slots__ = ("_utf8", "_partial", "_skip_lf", "_data", "_event")
+    __slots__ = ("_utf8", "_partial", "_skip_lf", "_data", "_event", "_fresh")
 
     def __init__(self) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
@@ -34,6 +34,7 @@ class SSEDecoder:
         self._skip_lf = False
         self._data: list[str] = []
         self._event: str | None = None
+        self._fresh = True
 
     def feed(self, data: bytes) -> list[SSEEvent]:
         return self._text(self._utf8.decode(data))
@@ -51,6 +52,12 @@ class SSEDecoder:
         out: list[SSEEvent] = []
         if not text:
             return out
+        if self._fresh:  # a byte-order mark at the very start is not part of the first line
+            self._fresh = False
+            if text[0] == "\ufeff":
+                text = text[1:]
+                if not text:
+                    return out
         if self._skip_lf:
             self._skip_lf = False
             if text[0] == "\n":
@@ -98,7 +105,8 @@ class SSEDecoder:
 
 def encode_sse(event: dict) -> bytes:
     """One Anthropic event as the SSE frame the API sends (``event:`` + ``data:``)."""
-    return b"event: %s\ndata: %s\n\n" % (
-        event["type"].encode(),
-        json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode(),
-    )
+    try:
+        data = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate from upstream: keep it as a JSON escape
+        data = json.dumps(event, separators=(",", ":")).encode()
+    return b"event: %s\ndata: %s\n\n" % (event["type"].encode(), data)

@@ -8,6 +8,7 @@ events whatever the pieces. ``translate_response`` does the same for a complete
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ class Dialect:
 
     name: str
     parser: Callable[[dict | None], Any]
-    framing: str = "sse"
 
 
 DIALECTS: dict[str, Dialect] = {
@@ -70,13 +70,17 @@ class Translator:
         self.whole: list[bytes] | None = [] if status >= 400 or _is_json_body(content_type) else None
         self.decoder = SSEDecoder()
         self.done = False
+        self._seed = hashlib.blake2b(digest_size=12)
 
     def feed(self, data: bytes) -> list[dict]:
         if self.whole is not None:
             self.whole.append(data)
             return []
-        apply, ir = self.emitter.apply, self.ir
+        apply, ir, emitter = self.emitter.apply, self.ir, self.emitter
         for event, payload in self.decoder.feed(data):
+            if not emitter.started:  # ids for upstreams that send none: from the payloads so far
+                self._seed.update(payload.encode("utf-8", "surrogatepass"))
+                emitter.fallback_id = self._seed.hexdigest()
             facts = self._facts(event, payload)
             if ir is not None:
                 ir.extend(facts)
@@ -116,20 +120,33 @@ class Translator:
             obj = json.loads(data)
         except ValueError:
             return self._multiline(data)
-        return self.parser.payload(obj)
+        except RecursionError:
+            return [(ERROR, "api_error", "upstream payload is nested too deeply to read")]
+        return self._payload(obj)
+
+    def _payload(self, obj: Any) -> list[tuple]:
+        """The dialect's reading of one payload; a shape it cannot read is an upstream error, not a crash."""
+        try:
+            return self.parser.payload(obj)
+        except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as exc:
+            return [(ERROR, "api_error", f"upstream payload has an unexpected shape ({type(exc).__name__}: {exc})")]
 
     def _multiline(self, data: str) -> list[tuple]:
         """SSE-06: consecutive ``data:`` lines that are each a whole payload."""
         facts: list[tuple] = []
-        lines = data.split("\n")
+        lines = [line for line in data.split("\n") if line.strip()]
         if len(lines) > 1:
             try:
-                objs = [json.loads(line) for line in lines if line.strip()]
-            except ValueError:
+                objs = [None if line == self.parser.done_sentinel else json.loads(line) for line in lines]
+            except (ValueError, RecursionError):
                 objs = None
             if objs is not None:
                 for obj in objs:
-                    facts.extend(self.parser.payload(obj))
+                    if obj is None:
+                        self.done = True
+                        facts.append((DONE,))
+                        break
+                    facts.extend(self._payload(obj))
                 return facts
         return [(ERROR, "api_error", f"upstream sent a payload that is not JSON: {data[:200]!r}")]
 
@@ -137,7 +154,7 @@ class Translator:
         text = body.decode("utf-8", "replace")
         try:
             obj = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             if self.status >= 400:
                 return [(ERROR, error_type(self.status), f"HTTP {self.status}: {text[:500]}")]
             return [(ERROR, "api_error", f"upstream body is not JSON: {text[:200]!r}")]
@@ -145,7 +162,10 @@ class Translator:
             obj = obj[0]  # ERR-04: Google wraps errors in an array
         if self.status >= 400:
             return [error_fact(obj, self.status)]
-        return self.parser.response(obj)
+        try:
+            return self.parser.response(obj)
+        except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as exc:
+            return [(ERROR, "api_error", f"upstream response has an unexpected shape ({type(exc).__name__}: {exc})")]
 
 
 def _loads_or_text(data: str) -> Any:
