@@ -83,7 +83,6 @@ def replay(
             tape.dialect,
             ending=tape.ending,
             status=response.status.code,
-            content_type=response.content_type or None,
             options=cassette.metadata.options or None,
             keep_ir=True,
         )

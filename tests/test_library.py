@@ -84,7 +84,6 @@ def test_random_splits_of_every_cassette_give_identical_output(data):
         response.quirktape.dialect,
         ending=response.quirktape.ending,
         status=response.status.code,
-        content_type=response.content_type or None,
         options=cassette.metadata.options or None,
     )
     assert events == expected

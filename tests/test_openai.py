@@ -319,7 +319,7 @@ def test_json_body_where_a_stream_was_expected_is_read_whole():
     body = json.dumps(
         {"id": "c", "model": "m", "choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}]}
     )
-    msg = message(body.encode(), content_type="application/json", ending="done")
+    msg = message(body.encode(), ending="done")
     assert blocks(msg) == [("text", "hi")]
 
 

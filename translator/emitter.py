@@ -310,8 +310,9 @@ class Emitter:
                 self._ensure("thinking")
                 self._thinking_delta(value)
             elif kind == "signature":
-                if self.open_kind != "thinking":
-                    self._ensure("thinking")
+                if self.open_kind == "thinking" and self.signature is not None:
+                    self._close_open()  # one signature per thinking block: the next one gets its own
+                self._ensure("thinking")
                 self.signature = value
             else:  # redacted
                 self._close_open()

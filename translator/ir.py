@@ -18,6 +18,11 @@ events to prove nothing was lost. Tuples, not classes: this is the hot path.
     (DONE,)                                the upstream's end-of-stream sentinel
 """
 
+from __future__ import annotations
+
+import math
+from typing import Any
+
 TEXT, REASONING, SIGNATURE, REDACTED, TOOL, FINISH, USAGE, ERROR, META, DONE = range(10)
 
 KIND_NAMES = ("text", "reasoning", "signature", "redacted", "tool", "finish", "usage", "error", "meta", "done")
@@ -86,3 +91,23 @@ def error_type(status: object = None, word: object = None) -> str:
     if isinstance(word, str):
         return _WORD_ERRORS.get(word.lower(), "api_error")
     return "api_error"
+
+
+def count(value: Any) -> int | None:
+    """A token count, or None for anything that is not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return int(value)
+
+
+def error_fact(body: Any, status: int | None = None) -> tuple:
+    """Any upstream error shape (OpenAI, vLLM, OpenRouter, Gemini, bare text) as an ERROR fact."""
+    err = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(err, dict):
+        message = err.get("message")
+        if not isinstance(message, str) or not message:
+            message = str(err)
+        word = err.get("status") if isinstance(err.get("status"), str) else err.get("type")
+        code = status if status and status >= 400 else err.get("code")
+        return (ERROR, error_type(code, word), message)
+    return (ERROR, error_type(status), str(err) or f"upstream error (HTTP {status})")

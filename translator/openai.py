@@ -10,10 +10,9 @@ like (ERR-01, ERR-02). Nothing here emits Anthropic events.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
-from .ir import DONE, ERROR, FINISH, META, REASONING, REDACTED, SIGNATURE, TEXT, TOOL, USAGE, error_type
+from .ir import DONE, ERROR, FINISH, META, REASONING, REDACTED, SIGNATURE, TEXT, TOOL, USAGE, count, error_fact
 from .think import ThinkSplitter
 
 FINISH_REASONS = {
@@ -34,48 +33,28 @@ FINISH_REASONS = {
 """Upstream finish_reason -> Anthropic stop_reason; anything else is ``end_turn`` (FIN-07)."""
 
 
-def _count(value: Any) -> int | None:
-    """A token count, or None for anything that is not a finite number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return int(value)
-
-
 def usage_facts(usage: Any) -> dict | None:
     """OpenAI usage -> Anthropic usage, only the counts this payload states (cached tokens are not input)."""
     if not isinstance(usage, dict):
         return None
     details = usage.get("prompt_tokens_details")
     details = details if isinstance(details, dict) else {}
-    prompt = _count(usage.get("prompt_tokens"))
-    cached = _count(details.get("cached_tokens"))
+    prompt = count(usage.get("prompt_tokens"))
+    cached = count(details.get("cached_tokens"))
     if cached is None:
-        cached = _count(usage.get("prompt_cache_hit_tokens"))
+        cached = count(usage.get("prompt_cache_hit_tokens"))
     out = {}
     if prompt is not None:
         out["input_tokens"] = max(prompt - (cached or 0), 0)
     if cached is not None:
         out["cache_read_input_tokens"] = cached
-    completion = _count(usage.get("completion_tokens"))
+    completion = count(usage.get("completion_tokens"))
     if completion is not None:
         out["output_tokens"] = completion
-    written = _count(details.get("cache_write_tokens"))
+    written = count(details.get("cache_write_tokens"))
     if written is not None:
         out["cache_creation_input_tokens"] = written
     return out or None
-
-
-def error_fact(body: Any, status: int | None = None) -> tuple:
-    """Any upstream error shape (OpenAI, vLLM, OpenRouter, Gemini, bare text) as an ERROR fact."""
-    err = body.get("error", body) if isinstance(body, dict) else body
-    if isinstance(err, dict):
-        message = err.get("message")
-        if not isinstance(message, str) or not message:
-            message = str(err)
-        word = err.get("status") if isinstance(err.get("status"), str) else err.get("type")
-        code = status if status and status >= 400 else err.get("code")
-        return (ERROR, error_type(code, word), message)
-    return (ERROR, error_type(status), str(err) or f"upstream error (HTTP {status})")
 
 
 class _Slot:

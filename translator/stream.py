@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .emitter import Emitter
-from .ir import DONE, ERROR, error_type
-from .openai import OpenAIStream, error_fact
+from .gemini import GeminiStream
+from .ir import DONE, ERROR, error_fact, error_type
+from .jsonarray import ARRAY_END, JsonArrayDecoder
+from .openai import OpenAIStream
 from .sse import SSEDecoder
 
 ENDINGS = ("done", "eof", "reset", "timeout")
@@ -33,6 +35,7 @@ class Dialect:
 
 DIALECTS: dict[str, Dialect] = {
     "openai": Dialect("openai", OpenAIStream),
+    "gemini": Dialect("gemini", GeminiStream),
 }
 
 
@@ -43,8 +46,7 @@ def get_dialect(name: str) -> Dialect:
         raise ValueError(f"unknown upstream dialect {name!r} (known: {', '.join(sorted(DIALECTS))})") from None
 
 
-def _is_json_body(content_type: str | None) -> bool:
-    return bool(content_type) and "json" in content_type and "event-stream" not in content_type  # type: ignore[operator]
+_LEADING = b" \t\r\n\xef\xbb\xbf"
 
 
 class Translator:
@@ -56,7 +58,6 @@ class Translator:
         *,
         model: str | None = None,
         status: int = 200,
-        content_type: str | None = None,
         options: dict | None = None,
         keep_ir: bool = False,
     ) -> None:
@@ -65,10 +66,12 @@ class Translator:
         self.emitter = Emitter(model)
         self.status = status
         self.ir: list[tuple] | None = [] if keep_ir else None
-        # An error status, or a JSON body where a stream was expected (SSE-10),
-        # is read whole at the end instead of as a stream.
-        self.whole: list[bytes] | None = [] if status >= 400 or _is_json_body(content_type) else None
-        self.decoder = SSEDecoder()
+        # The framing is read off the body, not the headers (SSE-10: servers mislabel it):
+        # an error status or a JSON object is read whole at the end; "[" is a streamed JSON
+        # array (Gemini without alt=sse); anything else is an event stream.
+        self.whole: list[bytes] | None = [] if status >= 400 else None
+        self.decoder: SSEDecoder | JsonArrayDecoder | None = None
+        self.head = b""
         self.done = False
         self._seed = hashlib.blake2b(digest_size=12)
 
@@ -76,6 +79,16 @@ class Translator:
         if self.whole is not None:
             self.whole.append(data)
             return []
+        if self.decoder is None:
+            self.head += data
+            body = self.head.lstrip(_LEADING)
+            if not body:
+                return []
+            data, self.head = self.head, b""
+            if body[:1] == b"{":
+                self.whole = [data]
+                return []
+            self.decoder = JsonArrayDecoder() if body[:1] == b"[" else SSEDecoder()
         apply, ir, emitter = self.emitter.apply, self.ir, self.emitter
         for event, payload in self.decoder.feed(data):
             if not emitter.started:  # ids for upstreams that send none: from the payloads so far
@@ -95,7 +108,7 @@ class Translator:
             facts = self._whole_body(b"".join(self.whole))
         else:
             facts = []
-            for event, payload in self.decoder.close():
+            for event, payload in self.decoder.close() if self.decoder else ():
                 facts.extend(self._facts(event, payload))
             facts.extend(self.parser.end())
         if self.ir is not None:
@@ -108,6 +121,9 @@ class Translator:
         if self.done:
             return []  # FIN-08: whatever follows the end-of-stream marker is not part of the response
         if event is not None and event != "message":
+            if event == ARRAY_END:
+                self.done = True
+                return [*self.parser.end(), (DONE,)]
             if event == "error":
                 return [error_fact(_loads_or_text(data))]
             return []  # SSE-05: unknown named events are not chunks
@@ -194,5 +210,4 @@ def translate_stream(
 
 def translate_response(body: bytes, dialect: str = "openai", **kwargs: Any) -> tuple[list[dict], list[tuple] | None]:
     """A complete (non-streaming) response body, as the events of an equivalent stream."""
-    kwargs.setdefault("content_type", "application/json")
     return translate_stream([body], dialect, ending="done", **kwargs)

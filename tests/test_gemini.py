@@ -1,0 +1,202 @@
+"""The Gemini / Vertex dialect end to end, expectations from quirks.md part H and the reports."""
+
+import json
+
+import pytest
+from helpers import blocks
+
+from translator import Translator, accumulate, stream_error, translate_response, translate_stream, violations
+from translator.gemini import decode_signature, encode_signature
+
+
+def resp(*parts, finish=None, usage=None, **extra):
+    candidate = {"content": {"role": "model", "parts": list(parts)}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    out = {"candidates": [candidate], "modelVersion": "gemini-2.5-pro", "responseId": "resp-1", **extra}
+    if usage:
+        out["usageMetadata"] = usage
+    return out
+
+
+def sse(*payloads) -> bytes:
+    return "".join(f"data: {json.dumps(p)}\r\n\r\n" for p in payloads).encode()
+
+
+def run(body: bytes, ending="eof", **kw) -> list[dict]:
+    events, _ = translate_stream([body], "gemini", ending=ending, **kw)
+    assert violations(events) == []
+    return events
+
+
+def msg(body: bytes, **kw) -> dict:
+    return accumulate(run(body, **kw))
+
+
+def test_function_call_with_args_in_one_part_keeps_its_arguments():
+    args = {"pattern": "GetExerciseAnchors", "path": "lib/domain/repositories/workout_set_repository.dart"}
+    m = msg(sse(resp({"functionCall": {"name": "grep_tool", "args": args}}), resp({"text": ""}, finish="STOP")))
+    assert blocks(m) == [("tool_use", ("grep_tool", args))]
+    assert m["stop_reason"] == "tool_use"
+
+
+def test_thought_parts_are_thinking_and_flag_changes_switch_blocks():
+    body = sse(resp({"text": "Plan.", "thought": True}, {"text": "Answer"}), resp({"text": "!"}, finish="STOP"))
+    assert blocks(msg(body)) == [("thinking", "Plan."), ("text", "Answer!")]
+
+
+def test_parallel_calls_and_missing_args():
+    body = sse(
+        resp({"functionCall": {"name": "a", "args": {"x": 1}}}, {"functionCall": {"name": "read_theme"}}, finish="STOP")
+    )
+    m = msg(body)
+    assert blocks(m) == [("tool_use", ("a", {"x": 1})), ("tool_use", ("read_theme", {}))]
+    assert m["content"][0]["id"] != m["content"][1]["id"]
+
+
+def test_signatures_are_carried_with_their_place():
+    body = sse(
+        resp({"text": "thinking", "thought": True}),
+        resp({"functionCall": {"name": "f", "args": {}, "id": "g1bmv6il"}, "thoughtSignature": "SIGCALL"}),
+        resp({"text": "", "thoughtSignature": "SIGTAIL"}, finish="STOP"),
+    )
+    content = msg(body)["content"]
+    assert [(b["type"], b.get("signature")) for b in content] == [
+        ("thinking", "gemini:call:SIGCALL"),
+        ("tool_use", None),
+        ("thinking", "gemini:tail:SIGTAIL"),
+    ]
+    assert content[1]["id"] == "g1bmv6il"
+
+
+def test_two_signatures_in_one_run_get_two_blocks():
+    body = sse(
+        resp(
+            {"text": "t", "thought": True, "thoughtSignature": "A"},
+            {"functionCall": {"name": "f"}, "thoughtSignature": "B"},
+            finish="STOP",
+        )
+    )
+    sigs = [b.get("signature") for b in msg(body)["content"] if b["type"] == "thinking"]
+    assert sigs == ["gemini:thought:A", "gemini:call:B"]
+
+
+def test_signature_codec_round_trip():
+    assert decode_signature(encode_signature("call", "Eq+/=")) == ("call", "Eq+/=")
+    assert decode_signature("quirktape:unsigned") is None
+    assert decode_signature("gemini:nowhere:x") is None
+
+
+def test_vertex_streamed_arguments_are_rebuilt_by_path():
+    def fc(**kw):
+        return resp({"functionCall": kw})
+
+    body = sse(
+        fc(name="cookRecipe", willContinue=True),
+        fc(
+            partialArgs=[{"jsonPath": "$.recipe.ingredients[0].amount", "stringValue": "16", "willContinue": True}],
+            willContinue=True,
+        ),
+        fc(partialArgs=[{"jsonPath": "$.recipe.ingredients[0].amount", "stringValue": " oz"}], willContinue=True),
+        fc(willContinue=True),
+        fc(
+            partialArgs=[
+                {"jsonPath": "$.recipe.servings", "numberValue": 4},
+                {"jsonPath": "$.recipe.vegan", "boolValue": False},
+            ],
+            willContinue=True,
+        ),
+        fc(),
+        fc(name="getWeather", willContinue=True),
+        fc(partialArgs=[{"jsonPath": "$.location", "stringValue": "Boston"}]),
+        resp({"text": ""}, finish="STOP"),
+    )
+    assert blocks(msg(body)) == [
+        ("tool_use", ("cookRecipe", {"recipe": {"ingredients": [{"amount": "16 oz"}], "servings": 4, "vegan": False}})),
+        ("tool_use", ("getWeather", {"location": "Boston"})),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("finish", "stop"),
+    [
+        ("STOP", "end_turn"),
+        ("MAX_TOKENS", "max_tokens"),
+        ("SAFETY", "refusal"),
+        ("RECITATION", "refusal"),
+        ("LANGUAGE", "end_turn"),
+    ],
+)
+def test_finish_reasons(finish, stop):
+    m = msg(sse(resp({"text": "partial"}, finish=finish)))
+    assert m["stop_reason"] == stop and blocks(m) == [("text", "partial")]
+
+
+def test_malformed_function_call_is_an_error_not_an_empty_success():
+    events = run(sse({"candidates": [{"finishReason": "MALFORMED_FUNCTION_CALL", "finishMessage": "bad call"}]}))
+    assert stream_error(events)["type"] == "api_error" and "bad call" in stream_error(events)["message"]
+
+
+def test_blocked_prompt_is_a_refusal_with_no_content():
+    m = msg(sse({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "usageMetadata": {"promptTokenCount": 9}}))
+    assert m["content"] == [] and m["stop_reason"] == "refusal" and m["usage"]["input_tokens"] == 9
+
+
+def test_usage_is_cumulative_and_counts_thoughts_as_output():
+    usage = {
+        "promptTokenCount": 12,
+        "cachedContentTokenCount": 4,
+        "toolUsePromptTokenCount": 65,
+        "candidatesTokenCount": 71,
+        "thoughtsTokenCount": 89,
+    }
+    body = sse(resp({"text": "a"}, usage={"trafficType": "ON_DEMAND"}), resp({"text": "b"}, finish="STOP", usage=usage))
+    u = msg(body)["usage"]
+    assert (u["input_tokens"], u["cache_read_input_tokens"], u["output_tokens"]) == (73, 4, 160)
+
+
+def test_in_band_error_after_content():
+    events = run(
+        sse(resp({"text": "half"}), {"error": {"code": 503, "message": "high demand", "status": "UNAVAILABLE"}})
+    )
+    assert stream_error(events) == {"type": "overloaded_error", "message": "high demand"}
+    assert blocks(accumulate(events)) == [("text", "half")]
+
+
+def test_stream_without_finish_reason_is_cut():
+    assert stream_error(run(sse(resp({"text": "half"}))))["type"] == "api_error"
+
+
+def test_json_array_framing_split_anywhere():
+    body = (
+        "["
+        + "\r\n,\r\n".join(
+            json.dumps(p, indent=1) for p in [resp({"text": "Hel"}), resp({"text": "lo ]}"}, finish="STOP")]
+        )
+        + "\r\n]"
+    ).encode()
+    expected = run(body)
+    assert blocks(accumulate(expected)) == [("text", "Hello ]}")]
+    for cut in range(0, len(body), 7):
+        t = Translator("gemini")
+        got = t.feed(body[:cut]) + t.feed(body[cut:]) + t.close("eof")
+        assert got == expected
+
+
+def test_json_array_without_its_closing_bracket_is_cut():
+    body = ("[" + json.dumps(resp({"text": "Hel"}))).encode()
+    assert stream_error(run(body))["type"] == "api_error"
+
+
+def test_complete_response_and_array_wrapped_http_error():
+    events, _ = translate_response(
+        json.dumps(resp({"functionCall": {"name": "add_numbers", "args": {"a": 17, "b": 25}}}, finish="STOP")).encode(),
+        "gemini",
+    )
+    assert blocks(accumulate(events)) == [("tool_use", ("add_numbers", {"a": 17, "b": 25}))]
+    events, _ = translate_stream(
+        [b'[{"error": {"code": 400, "message": "missing thought_signature", "status": "INVALID_ARGUMENT"}}]'],
+        "gemini",
+        status=400,
+    )
+    assert stream_error(events) == {"type": "invalid_request_error", "message": "missing thought_signature"}

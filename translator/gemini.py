@@ -1,0 +1,275 @@
+"""Google Gemini / Vertex ``GenerateContentResponse`` read into IR facts.
+
+All knowledge about reading Gemini lives here (quirks.md part H): thought parts,
+function calls that arrive whole (GEM-03/04) or, on Vertex, as ``partialArgs``
+rebuilt by JSON path (GEM-08), finish reasons (D2), cumulative usage (GEM-13),
+blocked prompts and in-band errors, and where each thought signature rode.
+
+Thought signatures must go back to Gemini on the same part next turn, or it
+answers 400. They travel through Anthropic clients in a thinking block's
+``signature``, tagged with where they came from (``gemini:<where>:<raw>``), so
+the request translator can put each one back exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .ir import DONE, ERROR, FINISH, META, REASONING, SIGNATURE, TEXT, TOOL, USAGE, count, error_fact
+
+FINISH_REASONS = {
+    "STOP": "end_turn",
+    "MAX_TOKENS": "max_tokens",
+    **dict.fromkeys(
+        (
+            "SAFETY",
+            "RECITATION",
+            "BLOCKLIST",
+            "PROHIBITED_CONTENT",
+            "SPII",
+            "IMAGE_SAFETY",
+            "IMAGE_PROHIBITED_CONTENT",
+            "IMAGE_RECITATION",
+        ),
+        "refusal",
+    ),
+}
+"""Gemini finishReason -> Anthropic stop_reason; anything not listed is ``end_turn``."""
+
+FAILED_CALLS = frozenset({"MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"})
+"""Finish reasons meaning the model's tool call was lost: an error, never an empty success (GEM-12)."""
+
+SIGNATURE_PREFIX = "gemini:"
+SIGNATURE_PLACES = ("thought", "call", "text", "tail")
+
+
+def encode_signature(place: str, raw: str) -> str:
+    return f"{SIGNATURE_PREFIX}{place}:{raw}"
+
+
+def decode_signature(signature: str) -> tuple[str, str] | None:
+    """``(place, raw)`` for a signature this translator wrote, else None."""
+    if not signature.startswith(SIGNATURE_PREFIX):
+        return None
+    place, _, raw = signature[len(SIGNATURE_PREFIX) :].partition(":")
+    return (place, raw) if place in SIGNATURE_PLACES and raw else None
+
+
+def usage_facts(meta: Any) -> dict | None:
+    if not isinstance(meta, dict):
+        return None
+    prompt = count(meta.get("promptTokenCount"))
+    cached = count(meta.get("cachedContentTokenCount"))
+    tool_prompt = count(meta.get("toolUsePromptTokenCount"))
+    candidates = count(meta.get("candidatesTokenCount"))
+    thoughts = count(meta.get("thoughtsTokenCount"))
+    out = {}
+    if prompt is not None:
+        out["input_tokens"] = max(prompt - (cached or 0), 0) + (tool_prompt or 0)
+    if cached is not None:
+        out["cache_read_input_tokens"] = cached
+    if candidates is not None or thoughts is not None:
+        out["output_tokens"] = (candidates or 0) + (thoughts or 0)
+    return out or None
+
+
+_PATH_STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
+
+
+def _path(json_path: str) -> list[str | int] | None:
+    """``$.a.b[0]['c']`` -> ``["a", "b", 0, "c"]`` (RFC 9535 normalized paths)."""
+    if not json_path.startswith("$"):
+        return None
+    steps: list[str | int] = []
+    pos = 1
+    while pos < len(json_path):
+        m = _PATH_STEP.match(json_path, pos)
+        if not m:
+            return None
+        name, index, quoted, dquoted = m.groups()
+        steps.append(int(index) if index is not None else (name or quoted or dquoted or ""))
+        pos = m.end()
+    return steps
+
+
+def _put(root: dict, steps: list[str | int], value: Any, append: bool) -> None:
+    node: Any = root
+    for step, following in zip(steps, steps[1:]):
+        empty: Any = [] if isinstance(following, int) else {}
+        if isinstance(step, int):
+            while len(node) <= step:
+                node.append(None)
+            if node[step] is None:
+                node[step] = empty
+            node = node[step]
+        else:
+            node = node.setdefault(step, empty)
+    last = steps[-1]
+    if isinstance(last, int):
+        while len(node) <= last:
+            node.append(None)
+        node[last] = node[last] + value if append and isinstance(node[last], str) else value
+    else:
+        node[last] = node[last] + value if append and isinstance(node.get(last), str) else value
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class _StreamedCall:
+    """A Vertex call whose arguments arrive as ``partialArgs`` (GEM-08)."""
+
+    __slots__ = ("key", "id", "name", "args", "open_string")
+
+    def __init__(self, key: int, call_id: str | None, name: str) -> None:
+        self.key, self.id, self.name = key, call_id, name
+        self.args: dict = {}
+        self.open_string: list | None = None
+
+
+class GeminiStream:
+    """One Gemini response's parser state."""
+
+    done_sentinel = None  # Gemini streams end when the connection closes (FIN-08)
+
+    def __init__(self, options: dict | None = None) -> None:
+        self.serial = 0
+        self.streamed: _StreamedCall | None = None
+        self.meta_done = False
+
+    def payload(self, obj: Any) -> list[tuple]:
+        if type(obj) is not dict:
+            if isinstance(obj, list):
+                return [fact for item in obj for fact in self.payload(item)]
+            return [(ERROR, "api_error", f"upstream payload is not a JSON object: {str(obj)[:200]}")]
+        out: list[tuple] = []
+        if not self.meta_done:
+            upstream_id, model = obj.get("responseId"), obj.get("modelVersion")
+            self.meta_done = bool(upstream_id and model)
+            if upstream_id or model:
+                out.append(
+                    (
+                        META,
+                        upstream_id if isinstance(upstream_id, str) else None,
+                        model if isinstance(model, str) else None,
+                    )
+                )
+        candidates = obj.get("candidates")
+        if isinstance(candidates, list) and candidates:
+            candidate = candidates[0]
+            if isinstance(candidate, dict):
+                self._candidate(candidate, out)
+        else:
+            feedback = obj.get("promptFeedback")
+            if isinstance(feedback, dict) and feedback.get("blockReason"):  # GEM-09
+                out.append((FINISH, "refusal", None))
+        usage = usage_facts(obj.get("usageMetadata"))
+        if usage:
+            out.append((USAGE, usage))
+        if obj.get("error"):
+            out.extend(self.end())
+            out.append(error_fact(obj))
+        return out
+
+    def response(self, obj: Any) -> list[tuple]:
+        """A complete ``generateContent`` response as facts."""
+        if isinstance(obj, dict) and obj.get("error"):
+            return [error_fact(obj)]
+        return [*self.payload(obj), *self.end(), (DONE,)]
+
+    def end(self) -> list[tuple]:
+        out: list[tuple] = []
+        self._close_streamed(out)
+        return out
+
+    def _candidate(self, candidate: dict, out: list) -> None:
+        content = candidate.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        if isinstance(parts, list):
+            for part in parts:
+                if isinstance(part, dict):
+                    self._part(part, out)
+        reason = candidate.get("finishReason")
+        if isinstance(reason, str) and reason:
+            self._close_streamed(out)
+            if reason in FAILED_CALLS:
+                detail = candidate.get("finishMessage")
+                message = f"Gemini finished with {reason}" + (f": {detail}" if isinstance(detail, str) else "")
+                out.append((ERROR, "api_error", message))
+            else:
+                out.append((FINISH, FINISH_REASONS.get(reason, "end_turn"), None))
+
+    def _part(self, part: dict, out: list) -> None:
+        signature = part.get("thoughtSignature")
+        signature = signature if isinstance(signature, str) and signature else None
+        call = part.get("functionCall")
+        if isinstance(call, dict):
+            self._function_call(call, signature, out)
+            return
+        self._close_streamed(out)
+        text = part.get("text")
+        if not isinstance(text, str):
+            if signature:  # a signature on a part we do not translate still has to go back
+                out.append((SIGNATURE, encode_signature("tail", signature)))
+            return
+        if part.get("thought"):
+            out.append((REASONING, text))
+            if signature:
+                out.append((SIGNATURE, encode_signature("thought", signature)))
+            return
+        if signature:
+            out.append((SIGNATURE, encode_signature("text" if text else "tail", signature)))
+        if text:
+            out.append((TEXT, text))
+
+    def _function_call(self, call: dict, signature: str | None, out: list) -> None:
+        name = call.get("name")
+        call_id = call.get("id") if isinstance(call.get("id"), str) else None
+        if isinstance(name, str) and name:
+            self._close_streamed(out)
+            if signature:
+                out.append((SIGNATURE, encode_signature("call", signature)))
+            key, self.serial = self.serial, self.serial + 1
+            if call.get("willContinue") and "args" not in call:  # GEM-08: arguments follow
+                self.streamed = _StreamedCall(key, call_id, name)
+                self._partial_args(call.get("partialArgs"), out)
+                return
+            args = call.get("args")
+            out.append((TOOL, key, call_id, name, None, args if args is not None else {}))
+            return
+        if self.streamed is None:
+            return  # an empty continuation with no call open carries nothing
+        self._partial_args(call.get("partialArgs"), out)
+        if not call.get("willContinue"):
+            self._close_streamed(out)
+
+    def _partial_args(self, partial_args: Any, out: list) -> None:
+        streamed = self.streamed
+        if streamed is None or not isinstance(partial_args, list):
+            return
+        for arg in partial_args:
+            if not isinstance(arg, dict):
+                continue
+            steps = _path(arg.get("jsonPath", "")) if isinstance(arg.get("jsonPath"), str) else None
+            if not steps:
+                out.append((ERROR, "api_error", f"unreadable partialArgs jsonPath {arg.get('jsonPath')!r}"))
+                continue
+            if "stringValue" in arg:
+                value: Any = arg["stringValue"]
+            elif "numberValue" in arg:
+                value = arg["numberValue"]
+            elif "boolValue" in arg:
+                value = arg["boolValue"]
+            else:
+                value = None  # nullValue
+            append = isinstance(value, str) and streamed.open_string == steps
+            _put(streamed.args, steps, value, append)
+            streamed.open_string = steps if isinstance(value, str) and arg.get("willContinue") else None
+
+    def _close_streamed(self, out: list) -> None:
+        streamed = self.streamed
+        if streamed is not None:
+            self.streamed = None
+            out.append((TOOL, streamed.key, streamed.id, streamed.name, None, streamed.args))
