@@ -200,3 +200,67 @@ def test_complete_response_and_array_wrapped_http_error():
         status=400,
     )
     assert stream_error(events) == {"type": "invalid_request_error", "message": "missing thought_signature"}
+
+
+def test_signatures_round_trip_into_the_next_gemini_request():
+    from translator import to_gemini_request
+
+    stream = sse(
+        resp({"text": "Let me add.", "thought": True, "thoughtSignature": "SIG-THOUGHT"}),
+        resp({"functionCall": {"name": "add_numbers", "args": {"a": 17, "b": 25}}, "thoughtSignature": "SIG-CALL"}),
+        resp({"functionCall": {"name": "add_numbers", "args": {"a": 1, "b": 2}}}),
+        resp({"text": "", "thoughtSignature": "SIG-TAIL"}, finish="STOP"),
+    )
+    assistant = accumulate(run(stream))
+    calls = [b for b in assistant["content"] if b["type"] == "tool_use"]
+    anthropic_request = {
+        "model": "gemini-2.5-pro",
+        "max_tokens": 200,
+        "system": "Be brief.",
+        "tools": [
+            {
+                "name": "add_numbers",
+                "description": "Add.",
+                "input_schema": {"type": "object", "properties": {"a": {}, "b": {}}},
+            }
+        ],
+        "tool_choice": {"type": "tool", "name": "add_numbers"},
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "messages": [
+            {"role": "user", "content": "Use the add_numbers tool to compute 17 + 25."},
+            {"role": "assistant", "content": assistant["content"]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": c["id"], "content": "42"} for c in calls],
+            },
+        ],
+    }
+    body = to_gemini_request(json.loads(json.dumps(anthropic_request)))
+    model_parts = body["contents"][1]["parts"]
+    assert model_parts == [
+        {"text": "Let me add.", "thought": True, "thoughtSignature": "SIG-THOUGHT"},
+        {"functionCall": {"name": "add_numbers", "args": {"a": 17, "b": 25}}, "thoughtSignature": "SIG-CALL"},
+        {"functionCall": {"name": "add_numbers", "args": {"a": 1, "b": 2}}},
+        {"text": "", "thoughtSignature": "SIG-TAIL"},
+    ]
+    replies = body["contents"][2]["parts"]
+    assert [r["functionResponse"]["name"] for r in replies] == ["add_numbers", "add_numbers"]
+    assert body["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+    assert body["toolConfig"] == {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["add_numbers"]}}
+    assert body["generationConfig"] == {
+        "maxOutputTokens": 200,
+        "thinkingConfig": {"includeThoughts": True, "thinkingBudget": 1024},
+    }
+    assert body["tools"][0]["functionDeclarations"][0]["name"] == "add_numbers"
+
+
+def test_openai_compat_thought_signature_is_carried():
+    from helpers import chunk, message, tool
+    from helpers import sse as openai_sse
+
+    call = tool(None, "jm4owj31", "f", "{}", extra_content={"google": {"thought_signature": "EjQK"}})
+    m = message(openai_sse(chunk({"tool_calls": [call]}, "stop")))
+    assert [(b["type"], b.get("signature")) for b in m["content"]] == [
+        ("thinking", "gemini:call:EjQK"),
+        ("tool_use", None),
+    ]

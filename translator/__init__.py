@@ -5,6 +5,7 @@ Bytes in, Anthropic events out; no network, files, clocks or randomness.
 
 from .accumulate import accumulate, accumulate_event, stream_error, summary
 from .emitter import UNSIGNED, Emitter
+from .gemini_request import to_gemini_request
 from .grammar import violations
 from .ir import KIND_NAMES, error_type
 from .jsontext import JsonPrefix, loads_partial, normalize_arguments
@@ -30,6 +31,7 @@ __all__ = [
     "normalize_arguments",
     "stream_error",
     "summary",
+    "to_gemini_request",
     "translate_response",
     "translate_stream",
     "violations",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .gemini import encode_signature
 from .ir import DONE, ERROR, FINISH, META, REASONING, REDACTED, SIGNATURE, TEXT, TOOL, USAGE, count, error_fact
 from .think import ThinkSplitter
 
@@ -297,6 +298,10 @@ class OpenAIStream:
             self.nameless.setdefault(slot.key, []).append(args)
         elif slot.name:
             self.nameless.pop(slot.key, None)
+        google = call.get("extra_content")
+        google = google.get("google") or google.get("vertex") if isinstance(google, dict) else None
+        if isinstance(google, dict) and isinstance(google.get("thought_signature"), str):  # GEM-15
+            out.append((SIGNATURE, encode_signature("call", google["thought_signature"])))
         if call_id or name or args or snapshot is not None:
             out.append((TOOL, slot.key, call_id, name, args, snapshot))
 
