@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from translator import accumulate, encode_sse, stream_error
+from translator import DIALECTS, accumulate, encode_sse, stream_error
 
 from .cassette import CassetteError, iter_cassette_paths, load, save
 from .importers import FORMATS, import_file
@@ -46,7 +46,7 @@ def cli() -> None:
     type=click.Choice(["auto", *FORMATS]),
     help="Input format.",
 )
-@click.option("--upstream", type=click.Choice(["openai"]), help="Override dialect detection.")
+@click.option("--upstream", type=click.Choice(sorted(DIALECTS)), help="Override dialect detection.")
 @click.option("--interaction", type=int, help="Pick one exchange when the input holds several.")
 @click.option("--title")
 @click.option("--source", help="Where the bytes came from (default: the input path).")

@@ -13,9 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from translator.jsonarray import JsonArrayDecoder
+
 from .cassette import Body, Cassette, CassetteError, Interaction, Metadata, Request, Response, Status, Tape
 
-_BLANK_LINE = re.compile(rb"(?:\r\n|\r|\n)(?:\r\n|\r|\n)")
+_EOL = rb"(?:\r\n|\n|\r(?!\n))"  # one line end; a CRLF is never two
+_BLANK_LINE = re.compile(_EOL + _EOL)
 _SSE_LINE = re.compile(r"^(data|event|id|retry|error)?:", re.M)
 
 
@@ -53,11 +56,14 @@ def _model_of(payloads: list[Any]) -> str:
 class Imported:
     """A body and what the input told us about it."""
 
-    def __init__(self, body: bytes, dialect: str, ending: str, model: str = "") -> None:
+    def __init__(
+        self, body: bytes, dialect: str, ending: str, model: str = "", offsets: list[int] | None = None
+    ) -> None:
         self.body = body
         self.dialect = dialect
         self.ending = ending
         self.model = model
+        self.offsets = offsets if offsets is not None else _event_offsets(body)
 
 
 def _from_sse(raw: bytes, done: bool) -> Imported:
@@ -65,14 +71,15 @@ def _from_sse(raw: bytes, done: bool) -> Imported:
     if not re.search(r"^(data|event|error):", text, re.M):
         raise CassetteError("no SSE 'data:' lines in the input")
     first = _first_data(text)
-    ending = "done" if re.search(r"^data: ?\[DONE\]", text, re.M) else "eof"
-    return Imported(raw, _payload_dialect(first), ending, _model_of([first]))
+    dialect = _payload_dialect(first)
+    ending = "done" if dialect == "gemini" or re.search(r"^data: ?\[DONE\]", text, re.M) else "eof"
+    return Imported(raw, dialect, ending, _model_of([first]))
 
 
 def _sse_body(lines: list[str], payloads: list[Any], done: bool) -> Imported:
     dialect = _payload_dialect(payloads[0] if payloads else None)
     events = [f"data: {line}\n\n" for line in lines]
-    ending = "eof"
+    ending = "done" if dialect == "gemini" else "eof"
     if done and dialect == "openai":
         events.append("data: [DONE]\n\n")
         ending = "done"
@@ -113,8 +120,33 @@ def _from_json_array(raw: bytes, done: bool) -> Imported:
     return _sse_body(lines, payloads, done)
 
 
+def _from_gemini_sse(raw: bytes, done: bool) -> Imported:
+    imported = _from_sse(raw, done)
+    imported.dialect, imported.ending = "gemini", "done"
+    return imported
+
+
+def _from_gemini_array(raw: bytes, done: bool) -> Imported:
+    """Gemini's streamed JSON array is already the wire format: keep the bytes, one read per element."""
+    text = _text(raw)
+    elements = [data for event, data in JsonArrayDecoder().feed(raw) if event is None]
+    if not text.lstrip().startswith("[") or not elements:
+        raise CassetteError("not a streamed JSON array of Gemini responses")
+    offsets, pos = [0], 0
+    for element in elements[1:]:
+        pos = text.index(element, pos + 1)
+        offsets.append(len(text[:pos].encode("utf-8")))
+    try:
+        model = _model_of([json.loads(elements[0])])
+    except (ValueError, RecursionError):
+        model = ""
+    return Imported(raw, "gemini", "done", model, offsets)
+
+
 FORMATS: dict[str, Callable[[bytes, bool], Imported]] = {
     "openai-sse": _from_sse,
+    "gemini-sse": _from_gemini_sse,
+    "gemini-json": _from_gemini_array,
     "chunks-jsonl": _from_jsonl,
     "chunks-json": _from_json_array,
 }
@@ -125,9 +157,13 @@ def detect_format(raw: bytes) -> str:
     if not text:
         raise CassetteError("the input is empty")
     if text.startswith("["):
-        return "chunks-json"
+        try:
+            first = json.loads(text)[0]
+        except (ValueError, IndexError, KeyError, TypeError, RecursionError):
+            first = None
+        return "gemini-json" if _payload_dialect(first) == "gemini" else "chunks-json"
     if _SSE_LINE.search(text):
-        return "openai-sse"
+        return "gemini-sse" if _payload_dialect(_first_data(text)) == "gemini" else "openai-sse"
     lines = [line for line in text.splitlines() if line.strip()]
     if lines and all(line.lstrip().startswith("{") for line in lines):
         return "chunks-jsonl"
@@ -153,12 +189,12 @@ def import_bytes(
     tape = Tape(
         dialect=dialect,
         stream=True,
-        offsets=_event_offsets(imported.body) if imported.body else None,
+        offsets=imported.offsets if imported.body else None,
         ending=imported.ending,
     )
     response = Response(
         status=Status(code=200, message="OK"),
-        headers={"content-type": ["text/event-stream"]},
+        headers={"content-type": ["application/json" if fmt == "gemini-json" else "text/event-stream"]},
         body=Body(string=_text_or_bytes(imported.body)),
         quirktape=tape,
     )

@@ -159,3 +159,33 @@ def test_odd_input_files_are_exit_2(tmp_path, monkeypatch, capsysbinary, content
 def test_check_on_a_directory_without_cassettes_is_exit_2(tmp_path, monkeypatch, capsysbinary):
     code, _, err = run(monkeypatch, capsysbinary, "check", tmp_path)
     assert code == 2 and "no cassettes" in err
+
+
+GEMINI = [
+    {"candidates": [{"content": {"role": "model", "parts": [{"text": "Hel"}]}}], "modelVersion": "gemini-2.5-flash"},
+    {
+        "candidates": [{"content": {"role": "model", "parts": [{"text": "lo"}]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 3},
+    },
+]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data"),
+    [
+        ("gemini-sse", "".join(f"data: {json.dumps(p)}\r\n\r\n" for p in GEMINI)),
+        ("gemini-json", "[" + "\r\n,\r\n".join(json.dumps(p, indent=2) for p in GEMINI) + "\r\n]"),
+        ("chunks-jsonl", "\n".join(json.dumps(p) for p in GEMINI)),
+    ],
+)
+def test_gemini_imports(tmp_path, monkeypatch, capsysbinary, fmt, data):
+    src = tmp_path / "g.txt"
+    src.write_text(data)
+    for given in (fmt, "auto"):
+        code, _, err = run(monkeypatch, capsysbinary, "import", src, "-o", tmp_path / "c.yaml", "--format", given)
+        assert code == 0, err
+        tape = load(tmp_path / "c.yaml").interactions[0].response.quirktape
+        assert tape.dialect == "gemini" and len(tape.offsets) == 2
+    code, text, _ = run(monkeypatch, capsysbinary, "replay", tmp_path / "c.yaml", "--format", "message")
+    assert code == 0 and json.loads(text)["content"] == [{"type": "text", "text": "Hello"}]
+    assert json.loads(text)["model"] == "gemini-2.5-flash"
