@@ -56,13 +56,18 @@ def test_official_sdk_accumulates_every_replay_like_we_do(path):
             assert error["message"] in str(info.value)
             continue
         ours = accumulate(events)
-        theirs = _sdk_final_message(events).model_dump(mode="json", exclude_none=True)
+        final = _sdk_final_message(events)
+        theirs = final.model_dump(mode="json", exclude_none=True)
+        for block, sdk_block in zip(theirs["content"], final.content):
+            if block["type"] == "tool_use":
+                block["input"] = sdk_block.input  # exclude_none must not touch tool input data
         assert theirs == _without_none(ours)
 
 
 def _without_none(value):
+    """Our message as the SDK dumps it with exclude_none; tool input is data and keeps its nulls."""
     if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
+        return {k: v if k == "input" else _without_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_without_none(v) for v in value]
     return value
