@@ -18,6 +18,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .redact import find_secrets
+
 Ending = Literal["done", "eof", "reset", "timeout"]
 
 
@@ -209,10 +211,18 @@ def dumps(cassette: Cassette) -> str:
     return yaml.dump(to_data(cassette), Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=100000)
 
 
-def save(cassette: Cassette, path: str | os.PathLike) -> None:
-    """Write atomically: a temporary file in the same folder, then rename."""
+def save(cassette: Cassette, path: str | os.PathLike, secrets: list[str] | None = None) -> None:
+    """Write atomically: a temporary file in the same folder, then rename.
+
+    With ``secrets``, the whole text is scanned first and the write is refused if any
+    credential (or its base64) is anywhere in it.
+    """
     path = Path(path)
     text = dumps(cassette)
+    if secrets:
+        found = find_secrets(text, secrets) or find_secrets(str(to_data(cassette)), secrets)
+        if found:
+            raise CassetteError(f"{path}: refusing to write: {', '.join(found)} would appear in the cassette")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -7,7 +7,9 @@ one-line message and never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -16,12 +18,15 @@ from translator import DIALECTS, accumulate, encode_sse, stream_error
 from .cassette import CassetteError, iter_cassette_paths, load, save
 from .importers import FORMATS, import_file
 from .oracle import check_cassette
+from .record import record
 from .replay import replay
 
 EXAMPLES = {
     "import": "quirktape import stream.sse -o cassettes/vllm/my-quirk.yaml --provider vllm --tag MIX-04",
     "replay": "quirktape replay cassettes/vllm/report-empty-tool-calls-text-lost.yaml --format jsonl --rechunk bytes",
     "check": "quirktape check cassettes/",
+    "record": "OPENAI_API_KEY=... quirktape record --upstream openai --base-url http://127.0.0.1:8000/v1 "
+    "--model deepseek-v4-pro --request req.json --api-key-env OPENAI_API_KEY -o cassettes/vllm/new.yaml",
 }
 
 
@@ -127,6 +132,88 @@ def check_cmd(paths, as_json):
                     click.echo(f"      {detail}")
         click.echo(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+def _read_json(path: str, what: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError):
+        raise BadInput(f"{path}: {what} is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: {what} must be a JSON object")
+    return data
+
+
+def _progress_line(size: int, reads: int, seconds: float) -> None:
+    click.echo(f"\r{size} bytes, {reads} reads, {seconds:.1f}s", err=True, nl=False)
+
+
+@cli.command("record", epilog=f"Example: {EXAMPLES['record']}")
+@click.option("--upstream", required=True, type=click.Choice(sorted(DIALECTS)), help="Upstream wire dialect.")
+@click.option(
+    "--base-url",
+    required=True,
+    help="e.g. http://127.0.0.1:8000/v1 or https://generativelanguage.googleapis.com/v1beta",
+)
+@click.option("--model", required=True, help="Upstream model name.")
+@click.option(
+    "--request",
+    "request_path",
+    type=click.Path(dir_okay=False),
+    help="Anthropic Messages request (JSON), translated for the upstream.",
+)
+@click.option(
+    "--raw-request", "raw_path", type=click.Path(dir_okay=False), help="Upstream request body (JSON), sent as it is."
+)
+@click.option("--api-key-env", metavar="VAR", help="Environment variable holding the credential (never written).")
+@click.option("--stream", "mode", flag_value="stream", help="Record the streaming response only.")
+@click.option("--no-stream", "mode", flag_value="no-stream", help="Record the non-streaming response only.")
+@click.option(
+    "--both",
+    "mode",
+    flag_value="both",
+    default=True,
+    help="Record both (default): the twin that proves stream = non-stream.",
+)
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each read.")
+@click.option("--progress", is_flag=True, help="Show bytes, reads and elapsed time on a terminal.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Cassette file to write.")
+def record_cmd(upstream, base_url, model, request_path, raw_path, api_key_env, mode, timeout, progress, output):
+    """Send one request to a live upstream and write what came back as a cassette."""
+    if bool(request_path) == bool(raw_path):
+        raise BadInput("give exactly one of --request and --raw-request")
+    request = _read_json(request_path or raw_path, "the request")
+    api_key = None
+    if api_key_env:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            raise BadInput(f"environment variable {api_key_env} is not set")
+    modes = {"stream": (True,), "no-stream": (False,), "both": (True, False)}[mode]
+    show = progress and sys.stderr.isatty()
+    cassette = record(
+        upstream=upstream,
+        base_url=base_url,
+        model=model,
+        request=request,
+        raw=bool(raw_path),
+        modes=modes,
+        api_key=api_key,
+        timeout=timeout,
+        progress=_progress_line if show else None,
+    )
+    if show:
+        click.echo("", err=True)
+    cassette.metadata.title = Path(output).stem
+    save(cassette, output, secrets=[api_key] if api_key else None)
+    for interaction in cassette.interactions:
+        r = interaction.response
+        kind = "stream" if r.quirktape.stream else "non-stream"
+        reads = len(r.quirktape.offsets or [])
+        summary = f"HTTP {r.status.code}, {len(r.raw)} bytes in {reads} reads, ending {r.quirktape.ending}"
+        click.echo(f"{kind}: {summary}", err=True)
+    click.echo(f"wrote {output}", err=True)
 
 
 def _json(value: object, indent: int | None = None) -> str:

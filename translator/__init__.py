@@ -9,6 +9,7 @@ from .gemini_request import to_gemini_request
 from .grammar import violations
 from .ir import KIND_NAMES, error_type
 from .jsontext import JsonPrefix, loads_partial, normalize_arguments
+from .openai_request import to_openai_request
 from .sse import SSEDecoder, encode_sse
 from .stream import DIALECTS, ENDINGS, Dialect, Translator, get_dialect, translate_response, translate_stream
 
@@ -32,6 +33,7 @@ __all__ = [
     "stream_error",
     "summary",
     "to_gemini_request",
+    "to_openai_request",
     "translate_response",
     "translate_stream",
     "violations",

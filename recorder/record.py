@@ -1,0 +1,177 @@
+"""Live capture: one request to an upstream, every network read kept.
+
+Each read's byte offset and its time (ms after the request was sent) are kept, and
+how the body ended: ``done`` (the upstream's own end signal arrived), ``eof`` (the
+connection closed without it), ``reset`` (it broke), ``timeout``. A connection that
+breaks mid-stream still gives a cassette holding every byte that arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+
+from translator import to_gemini_request, to_openai_request, translate_stream
+from translator.ir import DONE, FINISH
+
+from .cassette import Body, Cassette, CassetteError, Interaction, Metadata, Request, Response, Status, Tape
+from .redact import redact_headers, redact_url
+
+Progress = Callable[[int, int, float], None]
+"""Called after each read with (bytes so far, reads so far, seconds elapsed)."""
+
+
+class RecordError(CassetteError):
+    """The upstream could not be reached; the message is one line for the user."""
+
+
+def _ending(body: bytes, offsets: list[int], dialect: str, stream: bool) -> str:
+    """``done`` when the upstream's own end signal (``[DONE]``, a finish reason, a closed array) arrived."""
+    if not stream:
+        return "done"
+    pieces = [body[a:b] for a, b in zip(offsets, offsets[1:] + [len(body)])]
+    _, ir = translate_stream(pieces, dialect, keep_ir=True)
+    return "done" if any(f[0] in (DONE, FINISH) for f in ir or []) else "eof"
+
+
+def capture(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    body: bytes,
+    dialect: str,
+    stream: bool,
+    secrets: list[str],
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Interaction:
+    """Send one request and keep the response exactly as it arrived, read by read."""
+    chunks: list[bytes] = []
+    offsets: list[int] = []
+    t_ms: list[float] = []
+    size = 0
+    ending = None
+    start = clock()
+    try:
+        with client.stream(method, url, headers=headers, content=body) as response:
+            try:
+                for chunk in response.iter_bytes():
+                    if not chunk:
+                        continue
+                    offsets.append(size)
+                    t_ms.append(round((clock() - start) * 1000, 3))
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if progress:
+                        progress(size, len(chunks), clock() - start)
+            except httpx.TimeoutException:
+                ending = "timeout"
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                ending = "reset"
+    except httpx.TimeoutException as exc:
+        raise RecordError(f"{redact_url(url, secrets)}: timed out before a response ({type(exc).__name__})") from None
+    except httpx.HTTPError as exc:
+        raise RecordError(f"cannot reach {redact_url(url, secrets)}: {exc or type(exc).__name__}") from None
+    raw = b"".join(chunks)
+    response_headers = {
+        k: [v for k2, v in response.headers.multi_items() if k2 == k]
+        for k in dict.fromkeys(response.headers.keys())
+        if k not in ("content-length", "content-encoding", "transfer-encoding")  # the body is stored decoded and whole
+    }
+    try:
+        string: str | bytes = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        string = raw
+    return Interaction(
+        request=Request(
+            method=method,
+            uri=redact_url(url, secrets),
+            body=body.decode("utf-8", "replace"),
+            headers=redact_headers({k: [v] for k, v in headers.items()}, secrets),
+        ),
+        response=Response(
+            status=Status(code=response.status_code, message=response.reason_phrase or ""),
+            headers=redact_headers(response_headers, secrets),
+            body=Body(string=string),
+            quirktape=Tape(
+                dialect=dialect,
+                stream=stream,
+                offsets=offsets or None,
+                t_ms=t_ms or None,
+                ending=ending or _ending(raw, offsets or [0], dialect, stream),
+            ),
+        ),
+    )
+
+
+def upstream_calls(
+    upstream: str, base_url: str, model: str, request: dict, raw: bool, stream: bool, api_key: str | None
+):
+    """(url, headers, body) of one upstream call for an Anthropic request (or a raw upstream request)."""
+    base = base_url.rstrip("/")
+    headers = {"content-type": "application/json", "accept-encoding": "identity"}
+    if upstream == "gemini":
+        url = f"{base}/models/{model}:" + ("streamGenerateContent?alt=sse" if stream else "generateContent")
+        body = request if raw else to_gemini_request(request)
+        if api_key:
+            headers["x-goog-api-key"] = api_key
+    else:
+        url = f"{base}/chat/completions"
+        body = dict(request) if raw else to_openai_request({**request, "model": model}, stream=stream)
+        if raw:
+            body["stream"] = stream
+        body.setdefault("model", model)
+        if api_key:
+            headers["authorization"] = f"Bearer {api_key}"
+    return url, headers, json.dumps(body).encode()
+
+
+def record(
+    *,
+    upstream: str,
+    base_url: str,
+    model: str,
+    request: dict,
+    raw: bool,
+    modes: tuple[bool, ...],
+    api_key: str | None,
+    timeout: float = 600.0,
+    progress: Progress | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Cassette:
+    """Record the streaming and/or non-streaming answer to one request into a cassette."""
+    secrets = [api_key] if api_key else []
+    interactions = []
+    with httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), transport=transport) as client:
+        for stream in modes:
+            url, headers, body = upstream_calls(upstream, base_url, model, request, raw, stream, api_key)
+            interactions.append(
+                capture(
+                    client,
+                    "POST",
+                    url,
+                    headers=headers,
+                    body=body,
+                    dialect=upstream,
+                    stream=stream,
+                    secrets=secrets,
+                    progress=progress,
+                )
+            )
+    metadata: dict[str, Any] = {
+        "title": f"{upstream} {model}",
+        "source": redact_url(base_url, secrets),
+        "provider": upstream,
+        "model": model,
+        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if not raw:
+        metadata["request"] = request
+    return Cassette(interactions=interactions, metadata=Metadata(**metadata))

@@ -1,0 +1,431 @@
+"""Replay a cassette to any httpx or httpx2 client, sync or async, with no server and no network.
+
+``ReplayTransport`` answers each request from the recorded interaction that matches it: the
+recorded status, headers and body bytes, delivered in the recorded reads (or re-cut, see
+``recorder.replay.rechunk``), optionally at the recorded pace, and ending the way the recorded
+connection ended: a ``reset`` raises the client library's ``RemoteProtocolError`` after the last
+byte, a ``timeout`` its ``ReadTimeout``. So an SDK (``openai``, ``anthropic``, ``google-genai``) or
+a gateway sees exactly what it saw live::
+
+    client = httpx2.Client(transport=ReplayTransport("cassettes/vllm/report-empty-tool-calls-text-lost.yaml"))
+    openai.OpenAI(api_key="x", base_url="http://127.0.0.1:8000/v1", http_client=client)
+
+httpx and httpx2 share the transport API but not their classes, so the response, its byte stream
+and the exceptions are built from the library the request came from.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import sys
+import threading
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .cassette import Cassette, CassetteError, Interaction, Tape, load, parse_cassette
+from .replay import rechunk
+
+__all__ = ["BODY_KEYS", "DEFAULT_MATCH", "ReplayTransport"]
+
+DEFAULT_MATCH = ("method", "path", "body")
+# The parts of a JSON request body that decide the answer: the model, streaming or not, the
+# conversation (OpenAI/Anthropic ``messages``, Gemini ``contents``). Sampling knobs, tools and
+# SDK defaults are left out so that a client's harmless extras do not break a replay.
+BODY_KEYS = ("model", "stream", "messages", "contents")
+MATCHERS = ("method", "scheme", "host", "path", "query", "body", "raw_body", "body:KEY")
+PACES = ("none", "recorded")
+
+_DROPPED_HEADERS = frozenset({"content-length", "transfer-encoding", "content-encoding"})
+_PLACEHOLDER_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_NOT_JSON = object()
+
+Matcher = Callable[[Any, Interaction], bool]
+Sleep = Callable[[float], Any]
+
+
+def _json_or_not(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _NOT_JSON
+
+
+def _body_value(data: Any, key: str) -> Any:
+    value = data.get(key) if isinstance(data, dict) else None
+    return bool(value) if key == "stream" else value  # an absent stream flag means false
+
+
+def _query(query: str) -> tuple:
+    return tuple(sorted(parse_qsl(query, keep_blank_values=True)))
+
+
+@dataclass
+class _Incoming:
+    """What matching needs from a live request."""
+
+    request: Any
+    method: str
+    scheme: str
+    host: str
+    path: str
+    query: tuple
+    body: bytes
+    data: Any
+
+    @classmethod
+    def of(cls, request: Any, body: bytes) -> _Incoming:
+        url = request.url
+        return cls(
+            request,
+            request.method.upper(),
+            url.scheme,
+            url.host,
+            url.path,
+            _query(url.query.decode("ascii", "replace") if isinstance(url.query, bytes) else url.query),
+            body,
+            _json_or_not(body),
+        )
+
+
+@dataclass
+class _Recorded:
+    """What matching needs from a recorded interaction, parsed once."""
+
+    index: int
+    interaction: Interaction
+    method: str
+    scheme: str
+    host: str
+    path: str
+    query: tuple
+    body: bytes
+    data: Any
+    any_path: bool = field(default=False)
+
+    @classmethod
+    def of(cls, index: int, interaction: Interaction) -> _Recorded:
+        request = interaction.request
+        url = urlsplit(request.uri)
+        body = request.body or b""
+        body = body.encode("utf-8") if isinstance(body, str) else body
+        # Imported from a bare stream: nobody knows the request, so the body matches anything,
+        # and a placeholder address (loopback, no port) matches any path too.
+        placeholder = not body and (url.hostname or "") in _PLACEHOLDER_HOSTS and url.port is None
+        return cls(
+            index,
+            interaction,
+            request.method.upper(),
+            url.scheme,
+            url.hostname or "",
+            unquote(url.path) or "/",
+            _query(url.query),
+            body,
+            _json_or_not(body) if body else _NOT_JSON,
+            placeholder,
+        )
+
+    def describe(self) -> str:
+        return f"{self.method} {'*' if self.any_path else self.path}{_summary(self.data, bool(self.body))}"
+
+
+def _summary(data: Any, has_body: bool) -> str:
+    if not has_body:
+        return " (any body)"
+    if not isinstance(data, dict):
+        return " (non-JSON body)"
+    parts = [f"model={data['model']}"] if "model" in data else []
+    parts.append(f"stream={'true' if data.get('stream') else 'false'}")
+    conversation = data.get("messages", data.get("contents"))
+    if isinstance(conversation, list):
+        parts.append(f"{len(conversation)} message{'' if len(conversation) == 1 else 's'}")
+    return f" ({', '.join(parts)})"
+
+
+def _body_matches(live: _Incoming, rec: _Recorded, keys: Iterable[str]) -> bool:
+    if not rec.body:
+        return True
+    if rec.data is _NOT_JSON or live.data is _NOT_JSON:
+        return live.body == rec.body
+    return all(_body_value(live.data, key) == _body_value(rec.data, key) for key in keys)
+
+
+_CRITERIA: dict[str, Callable[[_Incoming, _Recorded], bool]] = {
+    "method": lambda live, rec: live.method == rec.method,
+    "scheme": lambda live, rec: rec.any_path or live.scheme == rec.scheme,
+    "host": lambda live, rec: rec.any_path or live.host == rec.host,
+    "path": lambda live, rec: rec.any_path or live.path == rec.path,
+    "query": lambda live, rec: rec.any_path or live.query == rec.query,
+    "body": lambda live, rec: _body_matches(live, rec, BODY_KEYS),
+    "raw_body": lambda live, rec: not rec.body or live.body == rec.body,
+}
+
+
+def _criterion(spec: str | Matcher) -> Callable[[_Incoming, _Recorded], bool]:
+    if callable(spec):
+        return lambda live, rec: bool(spec(live.request, rec.interaction))
+    if spec in _CRITERIA:
+        return _CRITERIA[spec]
+    if isinstance(spec, str) and spec.startswith("body:") and spec[5:]:
+        key = spec[5:]
+        return lambda live, rec: _body_matches(live, rec, (key,))
+    raise ValueError(f"unknown match criterion {spec!r} (known: {', '.join(MATCHERS)}, or a callable)")
+
+
+def _pace_scale(pace: str | float | None) -> float:
+    if pace is None or pace == "none":
+        return 0.0
+    if pace == "recorded":
+        return 1.0
+    if isinstance(pace, (int, float)) and not isinstance(pace, bool) and pace >= 0:
+        return float(pace)
+    raise ValueError(f"bad pace {pace!r} (known: None, 'none', 'recorded', or a non-negative factor)")
+
+
+def _delays(tape: Tape, pieces: list[bytes], scale: float) -> list[float]:
+    """Seconds to wait before each piece: the recorded gap between the reads the pieces start in."""
+    if not scale or not tape.t_ms or not pieces:
+        return [0.0] * len(pieces)
+    offsets = tape.offsets or [0]
+    starts, pos = [], 0
+    for piece in pieces:
+        starts.append(pos)
+        pos += len(piece)
+    times = [tape.t_ms[max(bisect_right(offsets, start) - 1, 0)] for start in starts]
+    return [0.0] + [max(0.0, (b - a) * scale / 1000.0) for a, b in zip(times, times[1:])]
+
+
+def _library(request: Any) -> ModuleType:
+    """httpx or httpx2 (or whichever httpx-like library made ``request``)."""
+    for cls in type(request).__mro__:
+        lib = sys.modules.get(cls.__module__.partition(".")[0])
+        if lib is not None and all(
+            hasattr(lib, name) for name in ("Response", "SyncByteStream", "AsyncByteStream", "RemoteProtocolError")
+        ):
+            return lib
+    raise TypeError(f"ReplayTransport serves httpx and httpx2 requests, not {type(request).__qualname__}")
+
+
+class _ReplayStream:
+    """The recorded pieces, for sync and async iteration alike; then the recorded ending."""
+
+    def __init__(
+        self, pieces: list[bytes], delays: list[float], failure: Callable[[], Exception] | None, sleep: Sleep | None
+    ) -> None:
+        self.pieces = pieces
+        self._delays = delays
+        self._failure = failure
+        self._sleep = sleep
+
+    def __iter__(self):
+        sleep = self._sleep or time.sleep
+        for piece, delay in zip(self.pieces, self._delays):
+            if delay:
+                sleep(delay)
+            yield piece
+        if self._failure is not None:
+            raise self._failure()
+
+    async def __aiter__(self):
+        for piece, delay in zip(self.pieces, self._delays):
+            if delay:
+                await _async_sleep(self._sleep, delay)
+            yield piece
+        if self._failure is not None:
+            raise self._failure()
+
+    def close(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def _async_sleep(sleep: Sleep | None, seconds: float) -> None:
+    if sleep is None:
+        import anyio  # an httpx dependency; sleeps under asyncio and trio alike
+
+        await anyio.sleep(seconds)
+        return
+    result = sleep(seconds)
+    if inspect.isawaitable(result):
+        await result
+
+
+_STREAM_TYPES: dict[str, type] = {}
+
+
+def _stream_type(lib: ModuleType) -> type:
+    """A ``_ReplayStream`` that is also ``lib``'s SyncByteStream and AsyncByteStream."""
+    kind = _STREAM_TYPES.get(lib.__name__)
+    if kind is None:
+        bases = tuple(dict.fromkeys((lib.SyncByteStream, lib.AsyncByteStream)))
+        kind = type("ReplayStream", (_ReplayStream, *bases), {"__module__": __name__})
+        _STREAM_TYPES[lib.__name__] = kind
+    return kind
+
+
+class ReplayTransport:
+    """An httpx/httpx2 transport (sync and async) that answers from a cassette.
+
+    ``match``: what must agree between a request and a recorded one: ``method``, ``path``
+    (default), ``scheme``, ``host``, ``query``, ``body`` (the JSON keys in ``BODY_KEYS``; the
+    exact bytes when either body is not JSON), ``raw_body``, ``body:KEY`` (one JSON key), or a
+    callable ``(request, interaction) -> bool``. A recorded request with an empty body matches any
+    body; with a placeholder address (``http://127.0.0.1/...``, no port) it matches any URL too.
+    Equal matches answer in recorded order; once all were used, the last answers again if
+    ``allow_repeats``. An unmatched request gets a 404 Anthropic-style error saying what was recorded.
+
+    ``rechunk``: how the body is cut into reads (``recorded``, ``bytes``, ``lines``, ``random:SEED``).
+    ``pace``: ``None``/``"none"`` no waiting, ``"recorded"`` the recorded gaps between reads
+    (``quirktape.t_ms``), a number scales them. ``sleep`` replaces ``time.sleep`` (sync clients) and
+    ``anyio.sleep`` (async clients; an awaitable result is awaited).
+    """
+
+    def __init__(
+        self,
+        cassette_or_path: Cassette | str | os.PathLike | dict,
+        *,
+        match: Iterable[str | Matcher] = DEFAULT_MATCH,
+        rechunk: str = "recorded",
+        pace: str | float | None = None,
+        allow_repeats: bool = True,
+        sleep: Sleep | None = None,
+    ) -> None:
+        if isinstance(cassette_or_path, Cassette):
+            self.cassette = cassette_or_path
+        elif isinstance(cassette_or_path, dict):
+            self.cassette = parse_cassette(cassette_or_path)
+        else:
+            self.cassette = load(cassette_or_path)
+        if isinstance(match, str):
+            match = (match,)
+        self.match = tuple(match)
+        self._criteria = [_criterion(spec) for spec in self.match]
+        _check_strategy(rechunk)
+        self.rechunk = rechunk
+        self._scale = _pace_scale(pace)
+        self.pace = pace
+        self.allow_repeats = allow_repeats
+        self._sleep = sleep
+        self._recorded = [_Recorded.of(i, x) for i, x in enumerate(self.cassette.interactions)]
+        self._used: set[int] = set()
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, str, int | None]] = []
+        """Each request answered: (method, URL, index of the interaction, or None when unmatched)."""
+
+    @property
+    def unused(self) -> list[int]:
+        """Indices of the interactions no request has used yet."""
+        return [r.index for r in self._recorded if r.index not in self._used]
+
+    # The transport API, for both libraries.
+
+    def handle_request(self, request: Any) -> Any:
+        return self._respond(request, request.read())
+
+    async def handle_async_request(self, request: Any) -> Any:
+        return self._respond(request, await request.aread())
+
+    def close(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+    def __enter__(self) -> ReplayTransport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> ReplayTransport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # Matching and answering.
+
+    def _respond(self, request: Any, body: bytes) -> Any:
+        lib = _library(request)
+        live = _Incoming.of(request, body)
+        with self._lock:
+            chosen, why = self._choose(live)
+            self.calls.append((live.method, str(request.url), chosen.index if chosen else None))
+        if chosen is None:
+            return _not_found(lib, why)
+        return self._answer(lib, request, chosen.interaction)
+
+    def _choose(self, live: _Incoming) -> tuple[_Recorded | None, str]:
+        candidates = [rec for rec in self._recorded if all(test(live, rec) for test in self._criteria)]
+        for rec in candidates:
+            if rec.index not in self._used:
+                self._used.add(rec.index)
+                return rec, ""
+        if candidates and self.allow_repeats:
+            return candidates[-1], ""
+        asked = f"{live.method} {live.path}{_summary(live.data, bool(live.body))}"
+        if candidates:
+            return None, f"quirktape: every recorded interaction matching {asked} was already used (allow_repeats=False)"
+        recorded = [rec.describe() for rec in self._recorded[:5]]
+        if len(self._recorded) > 5:
+            recorded.append(f"and {len(self._recorded) - 5} more")
+        return None, (
+            f"quirktape: no recorded interaction matches {asked} "
+            f"(recorded: {'; '.join(recorded)}; matching on {', '.join(map(_name, self.match))})"
+        )
+
+    def _answer(self, lib: ModuleType, request: Any, interaction: Interaction) -> Any:
+        response = interaction.response
+        tape = response.quirktape
+        pieces = rechunk(response.raw, self.rechunk, tape.offsets)
+        failure = _failure(lib, request, tape.ending)
+        stream = _stream_type(lib)(pieces, _delays(tape, pieces, self._scale), failure, self._sleep)
+        headers = [
+            (name, value)
+            for name, values in response.headers.items()
+            if name.lower() not in _DROPPED_HEADERS
+            for value in values
+        ]
+        extensions = {"http_version": b"HTTP/1.1"}
+        reason = response.status.message.encode("ascii", "ignore").strip()
+        if reason:
+            extensions["reason_phrase"] = reason
+        return lib.Response(response.status.code, headers=headers, stream=stream, extensions=extensions)
+
+
+def _name(spec: str | Matcher) -> str:
+    return spec if isinstance(spec, str) else getattr(spec, "__name__", "callable")
+
+
+def _check_strategy(strategy: str) -> None:
+    try:
+        rechunk(b"", strategy)
+    except CassetteError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _failure(lib: ModuleType, request: Any, ending: str) -> Callable[[], Exception] | None:
+    if ending == "reset":
+        return lambda: lib.RemoteProtocolError(
+            "quirktape: the recorded connection was reset before the response ended", request=request
+        )
+    if ending == "timeout":
+        return lambda: lib.ReadTimeout("quirktape: the recorded stream stopped and timed out", request=request)
+    return None
+
+
+def _not_found(lib: ModuleType, message: str) -> Any:
+    body = {"type": "error", "error": {"type": "not_found_error", "message": message}}
+    return lib.Response(
+        404,
+        headers=[("content-type", "application/json"), ("x-quirktape", "unmatched")],
+        content=json.dumps(body).encode(),
+    )
