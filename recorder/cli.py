@@ -15,11 +15,15 @@ import click
 
 from translator import DIALECTS, accumulate, encode_sse, stream_error
 
+from .asgi import bind, serve_forever, url_of
 from .cassette import CassetteError, iter_cassette_paths, load, save
 from .importers import FORMATS, import_file
 from .oracle import check_cassette
+from .proxy import proxy_app
 from .record import record
 from .replay import replay
+from .serve import library, serve_app
+from .transport import DEFAULT_MATCH
 
 EXAMPLES = {
     "import": "quirktape import stream.sse -o cassettes/vllm/my-quirk.yaml --provider vllm --tag MIX-04",
@@ -27,6 +31,8 @@ EXAMPLES = {
     "check": "quirktape check cassettes/",
     "record": "OPENAI_API_KEY=... quirktape record --upstream openai --base-url http://127.0.0.1:8000/v1 "
     "--model deepseek-v4-pro --request req.json --api-key-env OPENAI_API_KEY -o cassettes/vllm/new.yaml",
+    "serve": "quirktape serve cassettes/vllm/ --port 8000 --pace recorded",
+    "proxy": "quirktape proxy --upstream http://127.0.0.1:8000 --port 8080 -o recorded/",
 }
 
 
@@ -214,6 +220,65 @@ def record_cmd(upstream, base_url, model, request_path, raw_path, api_key_env, m
         summary = f"HTTP {r.status.code}, {len(r.raw)} bytes in {reads} reads, ending {r.quirktape.ending}"
         click.echo(f"{kind}: {summary}", err=True)
     click.echo(f"wrote {output}", err=True)
+
+
+def _pace(value: str) -> str | float | None:
+    if value in ("none", "recorded"):
+        return None if value == "none" else value
+    try:
+        scale = float(value)
+    except ValueError:
+        raise BadInput(f"--pace must be recorded, none or a number, not {value!r}") from None
+    if scale < 0:
+        raise BadInput("--pace must not be negative")
+    return scale
+
+
+def _listen(host: str, port: int):
+    try:
+        return bind(host, port)
+    except OSError as exc:
+        raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@cli.command("serve", epilog=f"Example: {EXAMPLES['serve']}")
+@click.argument("paths", nargs=-1, required=True, metavar="CASSETTE|DIR...")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, help="0 picks a free port.")
+@click.option("--pace", default="none", show_default=True, help="recorded | none | SCALE (recorded gaps times SCALE).")
+@click.option(
+    "--match",
+    "match",
+    multiple=True,
+    help="What must agree (repeatable): method, path, body, body:KEY, query, host, raw_body.",
+)
+def serve_cmd(paths, host, port, pace, match):
+    """Impersonate the upstream: answer requests with the recorded bytes, in the recorded pieces."""
+    cassette = library(paths)
+    try:
+        app = serve_app(cassette, match=match or DEFAULT_MATCH, pace=_pace(pace))
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    sock = _listen(host, port)
+    click.echo(f"quirktape: serving {len(cassette.interactions)} interactions on {url_of(sock)}", err=True)
+    serve_forever(app, sock)
+
+
+@cli.command("proxy", epilog=f"Example: {EXAMPLES['proxy']}")
+@click.option("--upstream", required=True, help="The real upstream base URL.")
+@click.option(
+    "-o", "--out-dir", required=True, type=click.Path(file_okay=False), help="Directory for one cassette per exchange."
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, help="0 picks a free port.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each upstream read.")
+def proxy_cmd(upstream, out_dir, host, port, timeout):
+    """Forward to a live upstream, pass every piece on as it arrives, and record each exchange."""
+    if not upstream.startswith(("http://", "https://")):
+        raise BadInput(f"--upstream must be an http(s) URL, not {upstream!r}")
+    sock = _listen(host, port)
+    click.echo(f"quirktape: proxying {url_of(sock)} -> {upstream}, cassettes in {out_dir}", err=True)
+    serve_forever(proxy_app(upstream, out_dir, timeout=timeout), sock)
 
 
 def _json(value: object, indent: int | None = None) -> str:

@@ -54,7 +54,6 @@ def capture(
 ) -> Interaction:
     """Send one request and keep the response exactly as it arrived, read by read."""
     chunks: list[bytes] = []
-    offsets: list[int] = []
     t_ms: list[float] = []
     size = 0
     ending = None
@@ -65,7 +64,6 @@ def capture(
                 for chunk in response.iter_bytes():
                     if not chunk:
                         continue
-                    offsets.append(size)
                     t_ms.append(round((clock() - start) * 1000, 3))
                     chunks.append(chunk)
                     size += len(chunk)
@@ -79,12 +77,52 @@ def capture(
         raise RecordError(f"{redact_url(url, secrets)}: timed out before a response ({type(exc).__name__})") from None
     except httpx.HTTPError as exc:
         raise RecordError(f"cannot reach {redact_url(url, secrets)}: {exc or type(exc).__name__}") from None
+    return build_interaction(
+        method,
+        url,
+        headers,
+        body,
+        response.status_code,
+        response.reason_phrase,
+        response.headers.multi_items(),
+        chunks,
+        t_ms,
+        ending,
+        dialect=dialect,
+        stream=stream,
+        secrets=secrets,
+    )
+
+
+_NOT_KEPT = ("content-length", "content-encoding", "transfer-encoding")  # the body is stored decoded and whole
+
+
+def build_interaction(
+    method: str,
+    url: str,
+    request_headers: dict[str, str],
+    request_body: bytes,
+    status: int,
+    reason: str,
+    response_headers: list[tuple[str, str]],
+    chunks: list[bytes],
+    t_ms: list[float],
+    ending: str | None,
+    *,
+    dialect: str,
+    stream: bool,
+    secrets: list[str],
+) -> Interaction:
+    """A redacted interaction from what went out and every read that came back."""
     raw = b"".join(chunks)
-    response_headers = {
-        k: [v for k2, v in response.headers.multi_items() if k2 == k]
-        for k in dict.fromkeys(response.headers.keys())
-        if k not in ("content-length", "content-encoding", "transfer-encoding")  # the body is stored decoded and whole
-    }
+    offsets, size = [], 0
+    for chunk in chunks:
+        offsets.append(size)
+        size += len(chunk)
+    kept: dict[str, list[str]] = {}
+    for name, value in response_headers:
+        if name.lower() not in _NOT_KEPT:
+            kept.setdefault(name.lower(), []).append(value)
     try:
         string: str | bytes = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -93,12 +131,12 @@ def capture(
         request=Request(
             method=method,
             uri=redact_url(url, secrets),
-            body=body.decode("utf-8", "replace"),
-            headers=redact_headers({k: [v] for k, v in headers.items()}, secrets),
+            body=request_body.decode("utf-8", "replace"),
+            headers=redact_headers({k.lower(): [v] for k, v in request_headers.items()}, secrets),
         ),
         response=Response(
-            status=Status(code=response.status_code, message=response.reason_phrase or ""),
-            headers=redact_headers(response_headers, secrets),
+            status=Status(code=status, message=reason or ""),
+            headers=redact_headers(kept, secrets),
             body=Body(string=string),
             quirktape=Tape(
                 dialect=dialect,
@@ -115,7 +153,8 @@ def upstream_calls(
     upstream: str, base_url: str, model: str, request: dict, raw: bool, stream: bool, api_key: str | None
 ):
     """(url, headers, body) of one upstream call for an Anthropic request (or a raw upstream request)."""
-    base = base_url.rstrip("/")
+    base, _, query = base_url.partition("?")  # a query on the base URL (Gemini's ?key=) rides on every call
+    base = base.rstrip("/")
     headers = {"content-type": "application/json", "accept-encoding": "identity"}
     if upstream == "gemini":
         url = f"{base}/models/{model}:" + ("streamGenerateContent?alt=sse" if stream else "generateContent")
@@ -130,6 +169,8 @@ def upstream_calls(
         body.setdefault("model", model)
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
+    if query:
+        url += ("&" if "?" in url else "?") + query
     return url, headers, json.dumps(body).encode()
 
 

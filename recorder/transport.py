@@ -284,8 +284,8 @@ class ReplayTransport:
 
     ``rechunk``: how the body is cut into reads (``recorded``, ``bytes``, ``lines``, ``random:SEED``).
     ``pace``: ``None``/``"none"`` no waiting, ``"recorded"`` the recorded gaps between reads
-    (``quirktape.t_ms``), a number scales them. ``sleep`` replaces ``time.sleep`` (sync clients) and
-    ``anyio.sleep`` (async clients; an awaitable result is awaited).
+    (``quirktape.t_ms``; none before the first), a number scales them. ``sleep`` replaces
+    ``time.sleep`` (sync clients) and ``anyio.sleep`` (async clients; an awaitable result is awaited).
     """
 
     def __init__(
@@ -328,10 +328,12 @@ class ReplayTransport:
     # The transport API, for both libraries.
 
     def handle_request(self, request: Any) -> Any:
-        return self._respond(request, request.read())
+        lib = _library(request)
+        return self._respond(lib, request, request.read())
 
     async def handle_async_request(self, request: Any) -> Any:
-        return self._respond(request, await request.aread())
+        lib = _library(request)
+        return self._respond(lib, request, await request.aread())
 
     def close(self) -> None:
         pass
@@ -353,8 +355,7 @@ class ReplayTransport:
 
     # Matching and answering.
 
-    def _respond(self, request: Any, body: bytes) -> Any:
-        lib = _library(request)
+    def _respond(self, lib: ModuleType, request: Any, body: bytes) -> Any:
         live = _Incoming.of(request, body)
         with self._lock:
             chosen, why = self._choose(live)
@@ -373,7 +374,10 @@ class ReplayTransport:
             return candidates[-1], ""
         asked = f"{live.method} {live.path}{_summary(live.data, bool(live.body))}"
         if candidates:
-            return None, f"quirktape: every recorded interaction matching {asked} was already used (allow_repeats=False)"
+            return (
+                None,
+                f"quirktape: every recorded interaction matching {asked} was already used (allow_repeats=False)",
+            )
         recorded = [rec.describe() for rec in self._recorded[:5]]
         if len(self._recorded) > 5:
             recorded.append(f"and {len(self._recorded) - 5} more")
@@ -423,9 +427,6 @@ def _failure(lib: ModuleType, request: Any, ending: str) -> Callable[[], Excepti
 
 
 def _not_found(lib: ModuleType, message: str) -> Any:
-    body = {"type": "error", "error": {"type": "not_found_error", "message": message}}
-    return lib.Response(
-        404,
-        headers=[("content-type", "application/json"), ("x-quirktape", "unmatched")],
-        content=json.dumps(body).encode(),
-    )
+    body = json.dumps({"type": "error", "error": {"type": "not_found_error", "message": message}}).encode()
+    headers = [("content-type", "application/json"), ("content-length", str(len(body))), ("x-quirktape", "unmatched")]
+    return lib.Response(404, headers=headers, stream=_stream_type(lib)([body], [0.0], None, None))

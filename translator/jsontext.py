@@ -236,7 +236,7 @@ def loads_partial(text: str) -> Any:
         st = scanner.state
         if st in (_AFTER, _KEY_OR_CLOSE, _VALUE_OR_CLOSE) and before not in (_NUM,):
             cut, closers = pos + 1, _closers(scanner.stack)
-        elif st == _NUM:
+        elif st == _NUM and _NUMBER.fullmatch(scanner.num):
             cut, closers = pos + 1, _closers(scanner.stack)
     candidate = text[:cut].rstrip()
     if candidate.endswith(","):

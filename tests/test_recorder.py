@@ -1,0 +1,288 @@
+"""record, serve and proxy over loopback: bytes, pieces and endings survive; secrets never do."""
+
+import base64
+import json
+import sys
+import threading
+
+import anyio
+import httpx
+import pytest
+from helpers import CASSETTES
+from starlette.applications import Starlette
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+from recorder.asgi import bind, running
+from recorder.cassette import load
+from recorder.cli import main
+from recorder.proxy import proxy_app
+from recorder.record import record
+from recorder.redact import find_secrets, redact_headers, redact_url
+from recorder.serve import library, serve_app
+
+TEXT = CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml"
+CUT = CASSETTES / "groq" / "err-06-connection-reset-mid-stream.yaml"
+SECRET = "sk-test-planted-credential-0123456789"
+
+
+def recorded_request(path):
+    return json.loads(load(path).interactions[0].request.body)
+
+
+def test_record_from_serve_round_trips_bytes_pieces_and_ending():
+    original = load(TEXT)
+    with running(serve_app(original)) as url:
+        cassette = record(
+            upstream="openai",
+            base_url=url + "/v1",
+            model="deepseek-v4-pro",
+            request=recorded_request(TEXT),
+            raw=True,
+            modes=(True, False),
+            api_key=None,
+        )
+    for ours, theirs in zip(cassette.interactions, original.interactions):
+        assert ours.response.raw == theirs.response.raw
+        assert ours.response.status.code == theirs.response.status.code
+        assert ours.response.quirktape.ending == theirs.response.quirktape.ending
+    assert cassette.interactions[0].response.quirktape.offsets == original.interactions[0].response.quirktape.offsets
+    assert len(cassette.interactions[0].response.quirktape.t_ms) == len(
+        original.interactions[0].response.quirktape.offsets
+    )
+
+
+def test_a_stream_cut_mid_way_is_recorded_with_every_byte():
+    original = load(CUT)
+    with running(serve_app(original)) as url:
+        cassette = record(
+            upstream="openai",
+            base_url=url + "/v1",
+            model="m",
+            request=recorded_request(CUT),
+            raw=True,
+            modes=(True,),
+            api_key=None,
+        )
+    response = cassette.interactions[0].response
+    assert response.quirktape.ending == "reset"
+    assert response.raw == original.interactions[0].response.raw
+
+
+def leaky_upstream(echo_in_body: bool) -> Starlette:
+    async def answer(request):
+        async def body():
+            yield b'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n'
+            if echo_in_body:
+                yield b"data: " + base64.b64encode(SECRET.encode()) + b"\n\n"
+            yield b"data: [DONE]\n\n"
+
+        headers = {"set-cookie": f"session={SECRET}", "x-echo": SECRET, "content-type": "text/event-stream"}
+        return StreamingResponse(body(), headers=headers)
+
+    return Starlette(routes=[Route("/{path:path}", answer, methods=["POST"])])
+
+
+@pytest.mark.parametrize("upstream", ["openai", "gemini"])
+def test_planted_secrets_never_reach_the_file(tmp_path, monkeypatch, capsysbinary, upstream):
+    request = tmp_path / "req.json"
+    request.write_text(json.dumps({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
+    monkeypatch.setenv("PLANTED_KEY", SECRET)
+    out = tmp_path / "c.yaml"
+    with running(leaky_upstream(echo_in_body=False)) as url:
+        code, err = run_cli(
+            monkeypatch,
+            capsysbinary,
+            "record",
+            "--upstream",
+            upstream,
+            "--base-url",
+            f"{url}/v1?key={SECRET}&api-key={SECRET}",
+            "--model",
+            "m",
+            "--request",
+            request,
+            "--api-key-env",
+            "PLANTED_KEY",
+            "-o",
+            out,
+        )
+    assert code == 0, err
+    text = out.read_text()
+    assert not find_secrets(text, [SECRET]) and SECRET not in err
+    cassette = load(out)
+    request_headers = cassette.interactions[0].request.headers
+    assert request_headers.get("authorization", request_headers.get("x-goog-api-key")) == ["REDACTED"]
+    assert cassette.interactions[0].response.headers["set-cookie"] == ["REDACTED"]
+    assert "key=REDACTED" in cassette.interactions[0].request.uri
+
+
+def test_a_credential_in_the_body_refuses_the_write(tmp_path, monkeypatch, capsysbinary):
+    request = tmp_path / "req.json"
+    request.write_text(json.dumps({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
+    monkeypatch.setenv("PLANTED_KEY", SECRET)
+    with running(leaky_upstream(echo_in_body=True)) as url:
+        code, err = run_cli(
+            monkeypatch,
+            capsysbinary,
+            "record",
+            "--upstream",
+            "openai",
+            "--base-url",
+            url + "/v1",
+            "--model",
+            "m",
+            "--request",
+            request,
+            "--api-key-env",
+            "PLANTED_KEY",
+            "--stream",
+            "-o",
+            tmp_path / "c.yaml",
+        )
+    assert code == 2 and "refusing to write" in err and err.count("\n") == 1
+    assert not (tmp_path / "c.yaml").exists()
+
+
+def test_redaction_rules():
+    headers = redact_headers(
+        {"authorization": ["Bearer x"], "x-custom": [f"pre-{SECRET}"], "accept": ["*/*"]}, [SECRET]
+    )
+    assert headers == {"authorization": ["REDACTED"], "x-custom": ["REDACTED"], "accept": ["*/*"]}
+    assert (
+        redact_url(f"http://h/p?alt=sse&key={SECRET}&other={SECRET}", [SECRET])
+        == "http://h/p?alt=sse&key=REDACTED&other=REDACTED"
+    )
+    for form in (
+        SECRET,
+        base64.b64encode(SECRET.encode()).decode(),
+        base64.urlsafe_b64encode(SECRET.encode()).decode().rstrip("="),
+    ):
+        assert find_secrets(f"...{form}...", [SECRET]) == ["credential #1"]
+
+
+def run_cli(monkeypatch, capsysbinary, *args):
+    monkeypatch.setattr(sys, "argv", ["quirktape", *map(str, args)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    return info.value.code, capsysbinary.readouterr()[1].decode()
+
+
+def test_record_against_a_closed_port_is_one_line_and_exit_2(tmp_path, monkeypatch, capsysbinary):
+    sock = bind()
+    port = sock.getsockname()[1]
+    sock.close()
+    request = tmp_path / "req.json"
+    request.write_text(json.dumps({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
+    code, err = run_cli(
+        monkeypatch,
+        capsysbinary,
+        "record",
+        "--upstream",
+        "openai",
+        "--base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--model",
+        "m",
+        "--request",
+        request,
+        "-o",
+        tmp_path / "c.yaml",
+    )
+    assert code == 2 and err.startswith("quirktape: error: cannot reach") and err.count("\n") == 1
+
+
+def test_official_openai_sdk_streams_through_serve():
+    openai = pytest.importorskip("openai")
+    request = recorded_request(TEXT)
+    with running(serve_app(library([str(TEXT)]))) as url:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="placeholder", max_retries=0)
+        chunks = list(
+            client.chat.completions.create(
+                model=request["model"], messages=request["messages"], max_tokens=512, stream=True
+            )
+        )
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        == load(TEXT).metadata.expect.content[0]["text"]
+    )
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_unmatched_request_to_serve_is_a_404_json_error():
+    with running(serve_app(load(TEXT))) as url:
+        reply = httpx.post(url + "/v1/chat/completions", json={"model": "other", "stream": True, "messages": []})
+    assert reply.status_code == 404 and reply.json()["error"]["type"] == "not_found_error"
+
+
+def gated_upstream(gate: threading.Event) -> Starlette:
+    async def answer(request):
+        async def body():
+            yield b'data: {"choices":[{"index":0,"delta":{"content":"first"}}]}\n\n'
+            await anyio.to_thread.run_sync(gate.wait)
+            yield b'data: {"choices":[{"index":0,"delta":{"content":" rest"},"finish_reason":"stop"}]}\n\n'
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(body(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/{path:path}", answer, methods=["POST"])])
+
+
+def test_proxy_passes_the_first_piece_before_the_rest_exists_and_records(tmp_path):
+    gate = threading.Event()
+    with running(gated_upstream(gate)) as upstream, running(proxy_app(upstream, tmp_path)) as proxy:
+        with httpx.Client(timeout=10) as client:
+            with client.stream(
+                "POST",
+                proxy + "/v1/chat/completions",
+                json={"model": "m", "stream": True},
+                headers={"authorization": f"Bearer {SECRET}"},
+            ) as reply:
+                pieces = reply.iter_raw()
+                first = next(pieces)  # the upstream has not produced the rest yet: no buffering
+                gate.set()
+                rest = b"".join(pieces)
+    assert first.startswith(b'data: {"choices":[{"index":0,"delta":{"content":"first"}')
+    written = list(tmp_path.glob("*.yaml"))
+    assert len(written) == 1
+    cassette = load(written[0])
+    assert cassette.interactions[0].response.raw == first + rest
+    assert cassette.interactions[0].response.quirktape.ending == "done"
+    assert SECRET not in written[0].read_text()
+
+
+def test_proxy_passes_bytes_unchanged(tmp_path):
+    original = load(TEXT)
+    with running(serve_app(original)) as upstream, running(proxy_app(upstream, tmp_path)) as proxy:
+        reply = httpx.post(
+            proxy + "/v1/chat/completions",
+            content=original.interactions[0].request.body,
+            headers={"content-type": "application/json"},
+        )
+    assert reply.content == original.interactions[0].response.raw
+    assert load(next(tmp_path.glob("*.yaml"))).interactions[0].response.raw == reply.content
+
+
+def test_serve_cli_bad_inputs(monkeypatch, capsysbinary):
+    for args in (
+        ["serve", "missing.yaml"],
+        ["serve", str(TEXT), "--pace", "fast"],
+        ["serve", str(TEXT), "--match", "colour"],
+        ["proxy", "--upstream", "ftp://x", "-o", "/tmp/x"],
+    ):
+        code, err = run_cli(monkeypatch, capsysbinary, *args)
+        assert code == 2 and err.count("\n") == 1, err
+
+
+def test_proxy_keeps_a_cut_upstream_cut(tmp_path):
+    original = load(CUT)
+    with running(serve_app(original)) as upstream, running(proxy_app(upstream, tmp_path)) as proxy:
+        received = b""
+        with pytest.raises(httpx.RemoteProtocolError):
+            body = original.interactions[0].request.body
+            with httpx.stream("POST", proxy + "/v1/chat/completions", content=body) as reply:
+                for piece in reply.iter_raw():
+                    received += piece
+    cassette = load(next(tmp_path.glob("*.yaml")))
+    assert cassette.interactions[0].response.quirktape.ending == "reset"
+    assert cassette.interactions[0].response.raw == received == original.interactions[0].response.raw
