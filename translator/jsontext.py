@@ -229,14 +229,18 @@ def loads_partial(text: str) -> Any:
         pass
     scanner = JsonPrefix()
     cut, closers = 0, ""
+    before_number = (0, "")
     for pos, ch in enumerate(text):
         before = scanner.state
         if not scanner.feed(ch):
             break
         st = scanner.state
-        if st in (_AFTER, _KEY_OR_CLOSE, _VALUE_OR_CLOSE) and before not in (_NUM,):
-            cut, closers = pos + 1, _closers(scanner.stack)
-        elif st == _NUM and _NUMBER.fullmatch(scanner.num):
+        if st == _NUM:
+            if before != _NUM:
+                before_number = (cut, closers)
+            # a number that is not complete yet (e.g. "1." or "1e") is dropped with its member
+            cut, closers = (pos + 1, _closers(scanner.stack)) if _NUMBER.fullmatch(scanner.num) else before_number
+        elif st in (_AFTER, _KEY_OR_CLOSE, _VALUE_OR_CLOSE):
             cut, closers = pos + 1, _closers(scanner.stack)
     candidate = text[:cut].rstrip()
     if candidate.endswith(","):
