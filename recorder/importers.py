@@ -36,14 +36,20 @@ def _payload_dialect(payload: Any) -> str:
 
 
 def _first_data(text: str) -> Any:
+    """The first payload that tells the dialect apart (an error or metadata-only event does not)."""
+    first = None
     for line in text.splitlines():
         if line.startswith("data:"):
-            data = line[5:].strip()
             try:
-                return json.loads(data)
+                payload = json.loads(line[5:].strip())
             except (ValueError, RecursionError):
                 continue
-    return None
+            first = payload if first is None else first
+            if isinstance(payload, dict) and (
+                {"choices", "candidates", "promptFeedback", "usageMetadata"} & payload.keys()
+            ):
+                return payload
+    return first
 
 
 def _model_of(payloads: list[Any]) -> str:
@@ -130,12 +136,15 @@ def _from_gemini_array(raw: bytes, done: bool) -> Imported:
     """Gemini's streamed JSON array is already the wire format: keep the bytes, one read per element."""
     text = _text(raw)
     elements = [data for event, data in JsonArrayDecoder().feed(raw) if event is None]
-    if not text.lstrip().startswith("[") or not elements:
+    if not text.lstrip("\ufeff \t\r\n").startswith("[") or not elements:
         raise CassetteError("not a streamed JSON array of Gemini responses")
-    offsets, pos = [0], 0
-    for element in elements[1:]:
-        pos = text.index(element, pos + 1)
-        offsets.append(len(text[:pos].encode("utf-8")))
+    offsets, chars, size = [0], 0, 0
+    for previous, element in zip(elements, elements[1:]):
+        end = text.index(previous, chars) + len(previous)
+        start = text.index(element, end)
+        size += len(text[chars:start].encode("utf-8"))
+        chars = start
+        offsets.append(size)
     try:
         model = _model_of([json.loads(elements[0])])
     except (ValueError, RecursionError):
@@ -154,6 +163,7 @@ FORMATS: dict[str, Callable[[bytes, bool], Imported]] = {
 
 def detect_format(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace").lstrip("\ufeff").strip()
+    raw = text.encode()
     if not text:
         raise CassetteError("the input is empty")
     if text.startswith("["):

@@ -189,3 +189,16 @@ def test_gemini_imports(tmp_path, monkeypatch, capsysbinary, fmt, data):
     code, text, _ = run(monkeypatch, capsysbinary, "replay", tmp_path / "c.yaml", "--format", "message")
     assert code == 0 and json.loads(text)["content"] == [{"type": "text", "text": "Hello"}]
     assert json.loads(text)["model"] == "gemini-2.5-flash"
+
+
+def test_gemini_json_offsets_with_identical_elements(tmp_path, monkeypatch, capsysbinary):
+    same = json.dumps({"candidates": [{"content": {"parts": [{"text": "x"}]}}]})
+    last = json.dumps({"candidates": [{"content": {"parts": [{"text": "y"}]}, "finishReason": "STOP"}]})
+    src = tmp_path / "g.json"
+    src.write_bytes(("\ufeff[" + ",\r\n".join([same, same, last]) + "]").encode())
+    code, _, err = run(monkeypatch, capsysbinary, "import", src, "-o", tmp_path / "c.yaml")
+    assert code == 0, err
+    response = load(tmp_path / "c.yaml").interactions[0].response
+    raw, offsets = response.raw, response.quirktape.offsets
+    assert [raw[o:].lstrip(b",\r\n")[:1] for o in offsets[1:]] == [b"{", b"{"]
+    assert offsets == sorted(set(offsets)) and len(offsets) == 3

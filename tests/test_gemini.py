@@ -264,3 +264,82 @@ def test_openai_compat_thought_signature_is_carried():
         ("thinking", "gemini:call:EjQK"),
         ("tool_use", None),
     ]
+
+
+@pytest.mark.parametrize("path", ["$" + ".a" * 990, "$.a[30000000]", "nonsense"])
+def test_hostile_partial_args_paths_are_errors_not_crashes(path):
+    body = sse(
+        resp({"functionCall": {"name": "f", "willContinue": True}}),
+        resp({"functionCall": {"partialArgs": [{"jsonPath": path, "numberValue": 1}]}}, finish="STOP"),
+    )
+    assert stream_error(run(body))["type"] == "api_error"
+
+
+def test_signature_on_a_continuation_and_nameless_calls():
+    body = sse(
+        resp({"functionCall": {"name": "f", "willContinue": True}}),
+        resp(
+            {"functionCall": {"partialArgs": [{"jsonPath": "$.x", "numberValue": 1}]}, "thoughtSignature": "S"},
+            finish="STOP",
+        ),
+    )
+    content = msg(body)["content"]
+    assert [(b["type"], b.get("signature")) for b in content] == [("thinking", "gemini:call:S"), ("tool_use", None)]
+    assert content[1]["input"] == {"x": 1}
+    assert stream_error(run(sse(resp({"functionCall": {"args": {"x": 1}}}, finish="STOP"))))["type"] == "api_error"
+
+
+def test_json_array_cut_after_a_finish_is_still_cut():
+    body = ("[" + json.dumps(resp({"text": "a"}, finish="STOP")) + ',{"candidates":[{"content":{"parts":[{"te').encode()
+    assert stream_error(run(body))["type"] == "api_error"
+
+
+def test_usage_keeps_the_last_value_of_each_field():
+    early = {"promptTokenCount": 100, "cachedContentTokenCount": 40, "thoughtsTokenCount": 50}
+    body = sse(
+        resp({"text": "a"}, usage=early),
+        resp({"text": "b"}, finish="STOP", usage={"promptTokenCount": 100, "candidatesTokenCount": 5}),
+    )
+    u = msg(body)["usage"]
+    assert (u["input_tokens"], u["cache_read_input_tokens"], u["output_tokens"]) == (60, 40, 55)
+
+
+def test_byte_order_mark_before_a_whole_json_body():
+    events, _ = translate_response(b"\xef\xbb\xbf" + json.dumps(resp({"text": "hi"}, finish="STOP")).encode(), "gemini")
+    assert blocks(accumulate(events)) == [("text", "hi")]
+
+
+def test_request_merges_same_role_turns_and_falls_back_to_the_skip_sentinel():
+    from translator import to_gemini_request
+
+    body = to_gemini_request(
+        {
+            "messages": [
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": [{"type": "text", "text": "calling"}]},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "tool_use", "id": "toolu_1", "name": "a", "input": {}},
+                        {"type": "tool_use", "id": "toolu_2", "name": "b", "input": {}},
+                    ],
+                },
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "1"}]},
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": "toolu_2", "content": "2", "is_error": True}],
+                },
+            ]
+        }
+    )
+    assert [c["role"] for c in body["contents"]] == ["user", "model", "user"]
+    model = body["contents"][1]["parts"]
+    assert model[1] == {
+        "functionCall": {"name": "a", "args": {}},
+        "thoughtSignature": "skip_thought_signature_validator",
+    }
+    assert "thoughtSignature" not in model[2]
+    assert [p["functionResponse"] for p in body["contents"][2]["parts"]] == [
+        {"name": "a", "response": {"output": "1"}},
+        {"name": "b", "response": {"error": "2"}},
+    ]

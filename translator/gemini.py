@@ -56,7 +56,17 @@ def decode_signature(signature: str) -> tuple[str, str] | None:
     return (place, raw) if place in SIGNATURE_PLACES and raw else None
 
 
+USAGE_FIELDS = (
+    "promptTokenCount",
+    "cachedContentTokenCount",
+    "toolUsePromptTokenCount",
+    "candidatesTokenCount",
+    "thoughtsTokenCount",
+)
+
+
 def usage_facts(meta: Any) -> dict | None:
+    """Anthropic usage from Gemini's counts (each the last value it was given: GEM-13)."""
     if not isinstance(meta, dict):
         return None
     prompt = count(meta.get("promptTokenCount"))
@@ -77,8 +87,13 @@ def usage_facts(meta: Any) -> dict | None:
 _PATH_STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
 
 
+MAX_PATH_STEPS = 64
+MAX_ARRAY_INDEX = 10_000
+"""Bounds on a partialArgs path, so a hostile path cannot exhaust memory or the stack."""
+
+
 def _path(json_path: str) -> list[str | int] | None:
-    """``$.a.b[0]['c']`` -> ``["a", "b", 0, "c"]`` (RFC 9535 normalized paths)."""
+    """``$.a.b[0]['c']`` -> ``["a", "b", 0, "c"]`` (RFC 9535 normalized paths); None if unreadable or out of bounds."""
     if not json_path.startswith("$"):
         return None
     steps: list[str | int] = []
@@ -88,9 +103,14 @@ def _path(json_path: str) -> list[str | int] | None:
         if not m:
             return None
         name, index, quoted, dquoted = m.groups()
-        steps.append(int(index) if index is not None else (name or quoted or dquoted or ""))
+        if index is not None and int(index) > MAX_ARRAY_INDEX:
+            return None
+        key = quoted if quoted is not None else dquoted
+        steps.append(
+            int(index) if index is not None else name if name is not None else re.sub(r"\\(.)", r"\1", key or "")
+        )
         pos = m.end()
-    return steps
+    return steps if len(steps) <= MAX_PATH_STEPS else None
 
 
 def _put(root: dict, steps: list[str | int], value: Any, append: bool) -> None:
@@ -138,6 +158,7 @@ class GeminiStream:
         self.serial = 0
         self.streamed: _StreamedCall | None = None
         self.meta_done = False
+        self.counts: dict[str, Any] = {}
 
     def payload(self, obj: Any) -> list[tuple]:
         if type(obj) is not dict:
@@ -165,9 +186,12 @@ class GeminiStream:
             feedback = obj.get("promptFeedback")
             if isinstance(feedback, dict) and feedback.get("blockReason"):  # GEM-09
                 out.append((FINISH, "refusal", None))
-        usage = usage_facts(obj.get("usageMetadata"))
-        if usage:
-            out.append((USAGE, usage))
+        meta = obj.get("usageMetadata")
+        if isinstance(meta, dict) and any(k in meta for k in USAGE_FIELDS):
+            self.counts.update({k: meta[k] for k in USAGE_FIELDS if k in meta})
+            usage = usage_facts(self.counts)
+            if usage:
+                out.append((USAGE, usage))
         if obj.get("error"):
             out.extend(self.end())
             out.append(error_fact(obj))
@@ -232,14 +256,20 @@ class GeminiStream:
             if signature:
                 out.append((SIGNATURE, encode_signature("call", signature)))
             key, self.serial = self.serial, self.serial + 1
-            if call.get("willContinue") and "args" not in call:  # GEM-08: arguments follow
+            if "args" not in call and (call.get("willContinue") or "partialArgs" in call):  # GEM-08
                 self.streamed = _StreamedCall(key, call_id, name)
                 self._partial_args(call.get("partialArgs"), out)
+                if not call.get("willContinue"):
+                    self._close_streamed(out)
                 return
             args = call.get("args")
             out.append((TOOL, key, call_id, name, None, args if args is not None else {}))
             return
+        if signature:  # on a continuation it belongs to the open call, else it stays as a tail
+            out.append((SIGNATURE, encode_signature("call" if self.streamed else "tail", signature)))
         if self.streamed is None:
+            if call.get("args") is not None or name is not None:
+                out.append((ERROR, "api_error", f"Gemini sent a functionCall without a name: {str(call)[:200]}"))
             return  # an empty continuation with no call open carries nothing
         self._partial_args(call.get("partialArgs"), out)
         if not call.get("willContinue"):

@@ -13,6 +13,8 @@ from typing import Any
 from .gemini import decode_signature
 
 TOOL_CHOICE = {"auto": "AUTO", "any": "ANY", "tool": "ANY", "none": "NONE"}
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+"""Google's documented stand-in for a call whose signature is gone (e.g. made by another model)."""
 
 
 def _blocks(content: Any) -> list[dict]:
@@ -56,6 +58,8 @@ def _parts(blocks: list[dict], names: dict[str, str]) -> list[dict]:  # noqa: C9
             else:
                 waiting[place] = raw
         elif kind == "text":
+            if not block.get("text") and "text" not in waiting:
+                continue  # Vertex rejects empty text parts
             part: dict = {"text": block.get("text", "")}
             if "text" in waiting:
                 part["thoughtSignature"] = waiting.pop("text")
@@ -115,10 +119,20 @@ def to_gemini_request(request: dict) -> dict:
     if system:
         body["systemInstruction"] = {"parts": [{"text": _text_of(system)}]}
     names: dict[str, str] = {}
+    contents = body["contents"]
     for message in request.get("messages", []):
         parts = _parts(_blocks(message.get("content")), names)
-        if parts:
-            body["contents"].append({"role": "model" if message.get("role") == "assistant" else "user", "parts": parts})
+        role = "model" if message.get("role") == "assistant" else "user"
+        if not parts:
+            continue
+        if contents and contents[-1]["role"] == role:  # one Gemini turn per run of same-role messages
+            contents[-1]["parts"].extend(parts)
+        else:
+            contents.append({"role": role, "parts": parts})
+    for content in contents:
+        calls = [p for p in content["parts"] if "functionCall" in p]
+        if content["role"] == "model" and calls and not any("thoughtSignature" in p for p in calls):
+            calls[0]["thoughtSignature"] = SKIP_SIGNATURE  # Gemini 3 answers 400 without one
     tools = [t for t in request.get("tools") or [] if t.get("type") in (None, "custom")]
     if tools:
         declarations = [

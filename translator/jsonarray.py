@@ -12,6 +12,8 @@ import re
 
 ARRAY_END = "quirktape.array-end"
 """Event name the decoder reports when the closing ``]`` arrived: the response is complete."""
+ARRAY_CUT = "quirktape.array-cut"
+"""Event name reported at EOF when the array never closed: the stream was cut."""
 
 _IN_STRING = re.compile(r'[^"\\]+')
 _OUTSIDE = re.compile(r'[^"{}\[\]]+')
@@ -35,7 +37,10 @@ class JsonArrayDecoder:
         return self._text(self._utf8.decode(data))
 
     def close(self) -> list[tuple[str | None, str]]:
-        return self._text(self._utf8.decode(b"", True))  # an unfinished element is simply not delivered
+        out = self._text(self._utf8.decode(b"", True))
+        if self._started and not self._ended:  # an unfinished element is not delivered, and says so
+            out.append((ARRAY_CUT, ""))
+        return out
 
     def _text(self, text: str) -> list[tuple[str | None, str]]:  # noqa: C901 - one flat scanner
         out: list[tuple[str | None, str]] = []

@@ -17,7 +17,7 @@ from typing import Any
 from .emitter import Emitter
 from .gemini import GeminiStream
 from .ir import DONE, ERROR, error_fact, error_type
-from .jsonarray import ARRAY_END, JsonArrayDecoder
+from .jsonarray import ARRAY_CUT, ARRAY_END, JsonArrayDecoder
 from .openai import OpenAIStream
 from .sse import SSEDecoder
 
@@ -124,6 +124,8 @@ class Translator:
             if event == ARRAY_END:
                 self.done = True
                 return [*self.parser.end(), (DONE,)]
+            if event == ARRAY_CUT:
+                return [(ERROR, "api_error", "upstream JSON array ended before its closing ]")]
             if event == "error":
                 return [error_fact(_loads_or_text(data))]
             return []  # SSE-05: unknown named events are not chunks
@@ -167,7 +169,7 @@ class Translator:
         return [(ERROR, "api_error", f"upstream sent a payload that is not JSON: {data[:200]!r}")]
 
     def _whole_body(self, body: bytes) -> list[tuple]:
-        text = body.decode("utf-8", "replace")
+        text = body.decode("utf-8", "replace").lstrip("\ufeff")
         try:
             obj = json.loads(text)
         except (ValueError, RecursionError):
