@@ -286,3 +286,89 @@ def test_proxy_keeps_a_cut_upstream_cut(tmp_path):
     cassette = load(next(tmp_path.glob("*.yaml")))
     assert cassette.interactions[0].response.quirktape.ending == "reset"
     assert cassette.interactions[0].response.raw == received == original.interactions[0].response.raw
+
+
+def test_http_error_statuses_are_recorded_as_they_are():
+    path = CASSETTES / "openai" / "err-05-rate-limit-429.yaml"
+    original = load(path)
+    with running(serve_app(original)) as url:
+        cassette = record(
+            upstream="openai",
+            base_url=url + "/v1",
+            model="m",
+            request=recorded_request(path),
+            raw=True,
+            modes=(True,),
+            api_key=None,
+        )
+    ours, theirs = cassette.interactions[0].response, original.interactions[0].response
+    assert (ours.status.code, ours.raw) == (theirs.status.code, theirs.raw) == (429, theirs.raw)
+
+
+def test_anthropic_request_becomes_an_openai_request():
+    from translator import to_openai_request
+
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}
+    body = to_openai_request(
+        {
+            "model": "m",
+            "max_tokens": 100,
+            "system": [{"type": "text", "text": "Be brief."}],
+            "stop_sequences": ["###"],
+            "thinking": {"type": "enabled", "budget_tokens": 8000},
+            "tools": [{"name": "read", "description": "Read.", "input_schema": {"type": "object"}}],
+            "tool_choice": {"type": "any", "disable_parallel_tool_use": True},
+            "stream": True,
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "look"}, image]},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "thinking", "thinking": "hm", "signature": "x"},
+                        {"type": "text", "text": "ok"},
+                        {"type": "tool_use", "id": "call_1", "name": "read", "input": {"p": 1}},
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "tool_result", "tool_use_id": "call_1", "content": [{"type": "text", "text": "data"}]},
+                        {"type": "text", "text": "next"},
+                    ],
+                },
+            ],
+        },
+        reasoning_field="reasoning_content",
+    )
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "look"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": "ok",
+            "reasoning_content": "hm",
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "read", "arguments": '{"p": 1}'}}],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "data"},
+        {"role": "user", "content": "next"},
+    ]
+    assert body["tools"] == [
+        {"type": "function", "function": {"name": "read", "description": "Read.", "parameters": {"type": "object"}}}
+    ]
+    assert (body["tool_choice"], body["parallel_tool_calls"], body["stop"], body["max_tokens"]) == (
+        "required",
+        False,
+        ["###"],
+        100,
+    )
+    assert (body["reasoning_effort"], body["stream"], body["stream_options"]) == (
+        "medium",
+        True,
+        {"include_usage": True},
+    )
