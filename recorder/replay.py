@@ -7,6 +7,7 @@ a replay is the same on every machine and every run.
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,27 @@ class Replay:
 
 
 TranslateFn = Callable[..., tuple[list[dict], "list[tuple] | None"]]
+"""A translator under test: ``(pieces, dialect, *, ending, status, options, keep_ir) -> (events, ir)``.
+
+Same signature as ``translator.translate_stream``. A foreign translator may return ``None``
+for the IR; the oracle then reads the upstream with our own parser.
+"""
+
+
+def load_translator(spec: str) -> TranslateFn:
+    """``module:callable`` -> the callable, for checking any translator, not only ours."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise CassetteError(f"--translator must look like module:callable, not {spec!r}")
+    try:
+        target = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise CassetteError(f"cannot load translator {spec!r}: {exc}") from None
+    if not callable(target):
+        raise CassetteError(f"translator {spec!r} is not callable")
+    return target
 
 
 def pick(cassette: Cassette, index: int | None) -> int:
@@ -88,4 +110,13 @@ def replay(
         )
     except ValueError as exc:  # unknown dialect or option: bad input, not a crash
         raise CassetteError(str(exc)) from None
+    if ir is None:  # a foreign translator: what the upstream said, read by our parser
+        ir = translate_stream(
+            pieces,
+            tape.dialect,
+            ending=tape.ending,
+            status=response.status.code,
+            options=cassette.metadata.options or None,
+            keep_ir=True,
+        )[1]
     return Replay(i, interaction, events, ir)
