@@ -18,6 +18,8 @@ from .emitter import Emitter
 from .gemini import GeminiStream
 from .ir import DONE, ERROR, error_fact, error_type
 from .jsonarray import ARRAY_CUT, ARRAY_END, JsonArrayDecoder
+from .ndjson import NDJSONDecoder
+from .ollama import OllamaStream
 from .openai import OpenAIStream
 from .sse import SSEDecoder
 
@@ -31,11 +33,14 @@ class Dialect:
 
     name: str
     parser: Callable[[dict | None], Any]
+    framing: str = "sniff"
+    """``sniff``: decided by the body's first byte (SSE, JSON array, whole JSON); ``ndjson``: one JSON per line."""
 
 
 DIALECTS: dict[str, Dialect] = {
     "openai": Dialect("openai", OpenAIStream),
     "gemini": Dialect("gemini", GeminiStream),
+    "ollama": Dialect("ollama", OllamaStream, framing="ndjson"),
 }
 
 
@@ -70,7 +75,9 @@ class Translator:
         # an error status or a JSON object is read whole at the end; "[" is a streamed JSON
         # array (Gemini without alt=sse); anything else is an event stream.
         self.whole: list[bytes] | None = [] if status >= 400 else None
-        self.decoder: SSEDecoder | JsonArrayDecoder | None = None
+        self.decoder: SSEDecoder | JsonArrayDecoder | NDJSONDecoder | None = None
+        if self.whole is None and self.dialect.framing == "ndjson":
+            self.decoder = NDJSONDecoder()
         self.head = b""
         self.done = False
         self._seed = hashlib.blake2b(digest_size=12)
