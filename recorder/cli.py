@@ -17,8 +17,10 @@ from translator import DIALECTS, accumulate, encode_sse, stream_error
 
 from .asgi import bind, serve_forever, url_of
 from .cassette import CassetteError, iter_cassette_paths, load, save
+from .catalogue import coverage
 from .importers import FORMATS, import_file
-from .oracle import check_cassette
+from .mutate import VARIANTS, mutate
+from .oracle import check_cassette, comparable
 from .proxy import proxy_app
 from .record import record
 from .replay import replay
@@ -33,6 +35,7 @@ EXAMPLES = {
     "--model deepseek-v4-pro --request req.json --api-key-env OPENAI_API_KEY -o cassettes/vllm/new.yaml",
     "serve": "quirktape serve cassettes/vllm/ --port 8000 --pace recorded",
     "proxy": "quirktape proxy --upstream http://127.0.0.1:8000 --port 8080 -o recorded/",
+    "mutate": "quirktape mutate cassettes/openai/mix-01-text-then-tool.yaml -o /tmp/variants",
 }
 
 
@@ -110,13 +113,14 @@ def check_cmd(paths, as_json):
     """Run the oracle over cassettes (files or directories, default cassettes/)."""
     files = iter_cassette_paths(list(paths) or ["cassettes"])
     results = []
+    tags: set[str] = set()
     for path in files:
-        if path.name.lower() == "readme.yaml":
-            continue
-        checks = check_cassette(load(path))
-        results.append((path, checks))
+        cassette = load(path)
+        tags.update(cassette.metadata.tags)
+        results.append((path, check_cassette(cassette)))
     passed = sum(1 for _, checks in results for c in checks if c.ok)
     failed = sum(1 for _, checks in results for c in checks if c.ok is False)
+    covered, missing = coverage(tags)
     if as_json:
         doc = {
             "cassettes": [
@@ -126,6 +130,7 @@ def check_cmd(paths, as_json):
                 }
                 for p, cs in results
             ],
+            "coverage": {"covered": len(covered), "total": len(covered) + len(missing), "missing": missing},
             "passed": passed,
             "failed": failed,
         }
@@ -136,6 +141,8 @@ def check_cmd(paths, as_json):
                 click.echo(f"{c.status:4}  {c.invariant:16}  {path}")
                 for detail in c.details:
                     click.echo(f"      {detail}")
+        gaps = f" (missing: {', '.join(missing)})" if missing else ""
+        click.echo(f"coverage: {len(covered)}/{len(covered) + len(missing)} catalogue entries{gaps}")
         click.echo(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
@@ -279,6 +286,31 @@ def proxy_cmd(upstream, out_dir, host, port, timeout):
     sock = _listen(host, port)
     click.echo(f"quirktape: proxying {url_of(sock)} -> {upstream}, cassettes in {out_dir}", err=True)
     serve_forever(proxy_app(upstream, out_dir, timeout=timeout), sock)
+
+
+@cli.command("mutate", epilog=f"Example: {EXAMPLES['mutate']}")
+@click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
+@click.option("--variant", "names", multiple=True, type=click.Choice(list(VARIANTS)), help="Only these (repeatable).")
+@click.option("-o", "--out-dir", type=click.Path(file_okay=False), help="Also write each variant as a cassette here.")
+def mutate_cmd(cassette_path, names, out_dir):
+    """Derive the synthetic variants of quirks.md part L and check the translation does not change."""
+    cassette = load(cassette_path)
+    want = [comparable(replay(cassette, i).events) for i in range(len(cassette.interactions))]
+    differs = False
+    for name in names or VARIANTS:
+        variant = mutate(cassette, name)
+        if isinstance(variant, str):
+            click.echo(f"n/a      {name:15} {variant}")
+            continue
+        got = [comparable(replay(variant, i).events) for i in range(len(variant.interactions))]
+        if out_dir:
+            save(variant, Path(out_dir) / f"{Path(cassette_path).stem}.{name}.yaml")
+        if got == want:
+            click.echo(f"same     {name}")
+        else:
+            differs = True
+            click.echo(f"DIFFERS  {name:15} {got} != {want}")
+    sys.exit(1 if differs else 0)
 
 
 def _json(value: object, indent: int | None = None) -> str:

@@ -234,9 +234,9 @@ def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream
     if not streams:
         results["rechunk"].ok = None
     if streams and wholes:
-        want = _comparable(wholes[0].events)
+        want = comparable(wholes[0].events)
         for run in streams:
-            got = _comparable(run.events)
+            got = comparable(run.events)
             if got != want:
                 fail("stream-nonstream", run, [f"stream {got} != non-stream {want}"])
     else:
@@ -244,7 +244,8 @@ def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream
     return [results[name] for name in INVARIANTS]
 
 
-def _comparable(events: list[dict]) -> dict:
+def comparable(events: list[dict]) -> dict:
+    """What two translations of one response must share: content, stop reason, error type (ids, usage aside)."""
     try:
         digest = summary(_message(events))
     except Unreadable as exc:
