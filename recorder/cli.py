@@ -13,18 +13,21 @@ from pathlib import Path
 
 import click
 
-from translator import DIALECTS, accumulate, encode_sse, stream_error
+from translator import DIALECTS, accumulate, encode_sse, stream_error, translate_stream
 
 from .asgi import bind, serve_forever, url_of
-from .cassette import CassetteError, iter_cassette_paths, load, save
+from .cassette import CassetteError, dumps, iter_cassette_paths, load, save
 from .catalogue import coverage
+from .diff import event_diff
 from .importers import FORMATS, import_file
 from .mutate import VARIANTS, mutate
 from .oracle import check_cassette, comparable
 from .proxy import proxy_app
 from .record import record
-from .replay import replay
+from .replay import load_translator, replay
+from .report import report
 from .serve import library, serve_app
+from .shrink import DIFFERS, SHRINKABLE, fails, shrink
 from .transport import DEFAULT_MATCH
 
 EXAMPLES = {
@@ -36,7 +39,21 @@ EXAMPLES = {
     "serve": "quirktape serve cassettes/vllm/ --port 8000 --pace recorded",
     "proxy": "quirktape proxy --upstream http://127.0.0.1:8000 --port 8080 -o recorded/",
     "mutate": "quirktape mutate cassettes/openai/mix-01-text-then-tool.yaml -o /tmp/variants",
+    "report": "quirktape report bug.yaml --translator my_gateway:translate -o bug.md",
+    "shrink": "quirktape shrink bug.yaml --invariant conservation --translator my_gateway:translate -o smaller.yaml",
+    "diff": "quirktape diff bug.yaml --translator my_gateway:translate",
 }
+
+TRANSLATOR = click.option(
+    "--translator",
+    "translator_spec",
+    metavar="MODULE:CALLABLE",
+    help="Check this translator instead of quirktape's (same signature as translator.translate_stream).",
+)
+
+
+def _translator(spec: str | None):
+    return load_translator(spec) if spec else translate_stream
 
 
 class BadInput(click.ClickException):
@@ -61,7 +78,7 @@ def cli() -> None:
     help="Input format.",
 )
 @click.option("--upstream", type=click.Choice(sorted(DIALECTS)), help="Override dialect detection.")
-@click.option("--interaction", type=int, help="Pick one exchange when the input holds several.")
+@click.option("--interaction", type=int, help="Keep only this LLM exchange (0-based) when the input holds several.")
 @click.option("--title")
 @click.option("--source", help="Where the bytes came from (default: the input path).")
 @click.option("--provider")
@@ -76,9 +93,9 @@ def cli() -> None:
 def import_cmd(input_path, output, fmt, upstream, interaction, title, source, provider, model, tags, done):
     """Turn a raw stream or chunk list into a cassette."""
     metadata = {"title": title, "source": source, "provider": provider, "model": model, "tags": list(tags)}
-    cassette = import_file(input_path, fmt, upstream=upstream, done=done, metadata=metadata)
-    if interaction not in (None, 0):
-        raise BadInput(f"interaction {interaction} does not exist in {input_path} (it holds 1)")
+    cassette = import_file(input_path, fmt, upstream=upstream, done=done, interaction=interaction, metadata=metadata)
+    for note in getattr(cassette.metadata, "skipped", None) or []:
+        click.echo(f"skipped {note}", err=True)
     save(cassette, output)
     click.echo(f"wrote {output}", err=True)
 
@@ -88,9 +105,10 @@ def import_cmd(input_path, output, fmt, upstream, interaction, title, source, pr
 @click.option("--format", "fmt", default="sse", show_default=True, type=click.Choice(["sse", "jsonl", "message"]))
 @click.option("--rechunk", default="recorded", show_default=True, help="recorded | bytes | lines | random:SEED")
 @click.option("--interaction", type=int, help="Interaction number (default: the first).")
-def replay_cmd(cassette_path, fmt, rechunk, interaction):
+@TRANSLATOR
+def replay_cmd(cassette_path, fmt, rechunk, interaction, translator_spec):
     """Feed a cassette through the translator and print the Anthropic side."""
-    run = replay(load(cassette_path), interaction, rechunk)
+    run = replay(load(cassette_path), interaction, rechunk, translate=_translator(translator_spec))
     out = sys.stdout
     if fmt == "sse":
         out.buffer.write(b"".join(encode_sse(e) for e in run.events))
@@ -109,7 +127,8 @@ def replay_cmd(cassette_path, fmt, rechunk, interaction):
 @cli.command("check", epilog=f"Example: {EXAMPLES['check']}")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def check_cmd(paths, as_json):
+@TRANSLATOR
+def check_cmd(paths, as_json, translator_spec):
     """Run the oracle over cassettes (files or directories, default cassettes/)."""
     files = iter_cassette_paths(list(paths) or ["cassettes"])
     results = []
@@ -117,7 +136,7 @@ def check_cmd(paths, as_json):
     for path in files:
         cassette = load(path)
         tags.update(cassette.metadata.tags)
-        results.append((path, check_cassette(cassette)))
+        results.append((path, check_cassette(cassette, _translator(translator_spec))))
     passed = sum(1 for _, checks in results for c in checks if c.ok)
     failed = sum(1 for _, checks in results for c in checks if c.ok is False)
     covered, missing = coverage(tags)
@@ -311,6 +330,77 @@ def mutate_cmd(cassette_path, names, out_dir):
             differs = True
             click.echo(f"DIFFERS  {name:15} {got} != {want}")
     sys.exit(1 if differs else 0)
+
+
+@cli.command("report", epilog=f"Example: {EXAMPLES['report']}")
+@click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
+@TRANSLATOR
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
+def report_cmd(cassette_path, translator_spec, output):
+    """Print a Markdown bug report (cassette inline) for a person to paste into an issue."""
+    text = report(load(cassette_path), _translator(translator_spec))
+    if output:
+        write_text(output, text)
+    else:
+        click.echo(text)
+
+
+@cli.command("shrink", epilog=f"Example: {EXAMPLES['shrink']}")
+@click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
+@click.option(
+    "--invariant", type=click.Choice(SHRINKABLE), help="Which failure to keep (default: the first that fails)."
+)
+@TRANSLATOR
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the smaller cassette."
+)
+def shrink_cmd(cassette_path, invariant, translator_spec, output):
+    """Delta debugging: the smallest cassette on which the translator still fails the same way."""
+    cassette, translate = load(cassette_path), _translator(translator_spec)
+    if invariant is None:
+        failing = [
+            c.invariant for c in check_cassette(cassette, translate) if c.ok is False and c.invariant != "expect"
+        ]
+        if not failing and fails(cassette, DIFFERS, translate):
+            failing = [DIFFERS]
+        if not failing:
+            raise BadInput(f"{cassette_path}: the translator fails no invariant here: nothing to shrink")
+        invariant = failing[0]
+    smaller = shrink(cassette, invariant, translate)
+    save(smaller, output)
+    before, after = len(dumps(cassette)), len(dumps(smaller))
+    click.echo(f"{invariant} still fails; {before} -> {after} characters; wrote {output}", err=True)
+
+
+@cli.command("diff", epilog=f"Example: {EXAMPLES['diff']}")
+@click.argument("first", metavar="A", type=click.Path(dir_okay=False))
+@click.argument("second", metavar="[B]", required=False, type=click.Path(dir_okay=False))
+@TRANSLATOR
+@click.option(
+    "--reference",
+    "reference_spec",
+    metavar="MODULE:CALLABLE",
+    help="Compare against this translator (default: quirktape's).",
+)
+@click.option("--interaction", type=int, help="Interaction number (default: the first).")
+def diff_cmd(first, second, translator_spec, reference_spec, interaction):
+    """Compare two cassettes' translations, or one cassette under two translators, event by event."""
+    if second is None and not translator_spec and not reference_spec:
+        raise BadInput("give a second cassette, or --translator (and/or --reference) to compare translators")
+    translate, reference = _translator(translator_spec), _translator(reference_spec)
+    a = replay(load(first), interaction, translate=reference).events
+    b = replay(load(second or first), interaction, translate=translate).events
+    lines = event_diff(a, b, (first if second else f"{first} (reference)", second or f"{first} (under test)"))
+    click.echo("\n".join(lines) if lines else "identical")
+    sys.exit(1 if lines else 0)
+
+
+def write_text(path: str, text: str) -> None:
+    """Atomically, like cassettes: a temporary file, then rename."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
 
 
 def _json(value: object, indent: int | None = None) -> str:

@@ -22,12 +22,12 @@ from .cassette import Cassette, Interaction
 Events = list[tuple[str | None, str]]
 
 
-def _events(body: bytes) -> Events:
+def sse_events(body: bytes) -> Events:
     decoder = SSEDecoder()
     return decoder.feed(body) + decoder.close()
 
 
-def _encode(events: Events) -> bytes:
+def encode_events(events: Events) -> bytes:
     out = []
     for name, data in events:
         head = f"event: {name}\n" if name else ""
@@ -59,7 +59,7 @@ def crlf(body: bytes, events: Events) -> bytes | str:
 
 
 def comments(body: bytes, events: Events) -> bytes | str:
-    return b"".join(b": quirktape keepalive\n\n" + _encode([event]) for event in events)
+    return b"".join(b": quirktape keepalive\n\n" + encode_events([event]) for event in events)
 
 
 def no_done(body: bytes, events: Events) -> bytes | str:
@@ -70,7 +70,7 @@ def no_done(body: bytes, events: Events) -> bytes | str:
         return "no [DONE] to remove"
     if done[0] != len(events) - 1:
         return "data follows [DONE]: removing it changes the response (FIN-08)"
-    return _encode(events[:-1])
+    return encode_events(events[:-1])
 
 
 def no_usage(body: bytes, events: Events) -> bytes | str:
@@ -78,7 +78,7 @@ def no_usage(body: bytes, events: Events) -> bytes | str:
     kept = [
         e for e, p in zip(events, payloads) if not (isinstance(p, dict) and p.get("choices") == [] and p.get("usage"))
     ]
-    return _encode(kept) if len(kept) < len(events) else "no usage-only chunk"
+    return encode_events(kept) if len(kept) < len(events) else "no usage-only chunk"
 
 
 def finish_on_last(body: bytes, events: Events) -> bytes | str:
@@ -91,7 +91,7 @@ def finish_on_last(body: bytes, events: Events) -> bytes | str:
                 if target and target.get("delta") and not target.get("finish_reason"):
                     target["finish_reason"] = choice["finish_reason"]
                     rewritten = [(e[0], _dumps(payloads[m])) if i == m else e for i, e in enumerate(events)]
-                    return _encode(rewritten[:n] + rewritten[n + 1 :])
+                    return encode_events(rewritten[:n] + rewritten[n + 1 :])
             break
     return "no separate finish chunk after a data chunk"
 
@@ -121,7 +121,7 @@ def index_zero(body: bytes, events: Events) -> bytes | str:
                 call["index"] = 0
             event = (event[0], _dumps(p))
         rewritten.append(event)
-    return _encode(rewritten)
+    return encode_events(rewritten)
 
 
 VARIANTS: dict[str, Callable[[bytes, Events], bytes | str]] = {
@@ -156,7 +156,7 @@ def mutate(cassette: Cassette, name: str) -> Cassette | str:
         why = _applies(interaction, name)
         if why is None:
             body = interaction.response.raw
-            result = variant(body, _events(body))
+            result = variant(body, sse_events(body))
             if result == body:
                 result = "the wire is already like that"
             if isinstance(result, bytes):

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from broken_translators import drop_second_tool
 from helpers import CASSETTES
 
 from recorder.cassette import load, parse_cassette
@@ -19,23 +20,6 @@ def results(cassette, translate=translate_stream):
 
 def test_our_translator_passes_everything():
     assert all(c.ok is not False for c in results(load(PARALLEL)).values())
-
-
-def drop_second_tool(pieces, dialect, **kw):
-    """LiteLLM's bug: only tool_calls[0] of a delta survives."""
-    events, ir = translate_stream(pieces, dialect, **kw)
-    starts = [
-        e["index"]
-        for e in events
-        if e.get("type") == "content_block_start" and e["content_block"]["type"] == "tool_use"
-    ]
-    if len(starts) < 2:
-        return events, ir
-    gone = starts[1]
-    kept = [e for e in events if e.get("index") != gone]
-    return [
-        ({**e, "index": e["index"] - 1} if isinstance(e.get("index"), int) and e["index"] > gone else e) for e in kept
-    ], ir
 
 
 def test_a_dropped_tool_call_fails_conservation_and_expect():

@@ -1,0 +1,125 @@
+"""quirktape report / shrink / diff, and the Markdown round trip, against deliberately broken translators."""
+
+import sys
+
+import pytest
+from broken_translators import drop_second_tool, text_as_json_deltas
+from helpers import CASSETTES
+
+import recorder.report as report_module
+from recorder.cassette import CassetteError, dumps, load
+from recorder.cli import main
+from recorder.oracle import check_cassette
+from recorder.report import cassette_from_report, report
+from recorder.shrink import shrink
+
+PARALLEL = CASSETTES / "mlx-lm" / "report-parallel-tool-calls-one-delta.yaml"
+TEXT = CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml"
+
+
+def run(monkeypatch, capsysbinary, *args):
+    monkeypatch.setattr(sys, "argv", ["quirktape", *map(str, args)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    out, err = capsysbinary.readouterr()
+    return info.value.code, out.decode(), err.decode()
+
+
+def test_report_names_the_failure_and_round_trips_to_the_identical_cassette():
+    cassette = load(PARALLEL)
+    text = report(cassette, drop_second_tool)
+    assert "**Verdict:** FAILS conservation, expect" in text
+    assert "| conservation | FAIL | interaction 0: 2 upstream tool call(s) but 1 tool_use block(s)" in text
+    assert '-{"content_block": {"id": "a93e1c57' in text  # the lost call, in the event diff
+    assert "tools `Agent`" in text
+    assert dumps(cassette_from_report(text)) == dumps(cassette)
+
+
+def test_large_cassettes_are_embedded_compressed(monkeypatch):
+    monkeypatch.setattr(report_module, "INLINE_LIMIT", 100)
+    cassette = load(TEXT)
+    text = report(cassette)
+    assert "quirktape-gzip-base64" in text and "```yaml" not in text
+    assert dumps(cassette_from_report(text)) == dumps(cassette)
+
+
+def test_a_report_with_a_credential_is_refused():
+    cassette = load(TEXT)
+    cassette.metadata.source = "https://example.invalid/?key=AIza" + "x" * 35
+    with pytest.raises(CassetteError, match="credential"):
+        report(cassette)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["just text", "<!-- quirktape-report v1 -->\nno block", "<!-- quirktape-report v1 -->\n```yaml\n[unclosed\n```\n"],
+)
+def test_broken_reports_are_one_line_errors(text):
+    with pytest.raises(CassetteError) as info:
+        cassette_from_report(text)
+    assert "\n" not in str(info.value)
+
+
+def test_shrink_keeps_the_failure_and_removes_the_rest():
+    cassette = load(PARALLEL)
+    small = shrink(cassette, "conservation", drop_second_tool)
+    checks = {c.invariant: c for c in check_cassette(small, drop_second_tool)}
+    assert checks["conservation"].ok is False  # still reproduces
+    assert len(dumps(small)) < len(dumps(cassette)) / 3  # and little else
+    assert len(small.interactions) == 1
+    body = small.interactions[0].response.body.string
+    assert body.count('"name"') == 2  # both calls are needed to show the loss; the text, usage, ids are gone
+    assert "dispatch" not in body and "usage" not in body
+
+
+def test_shrink_on_a_differential_failure():
+    small = shrink(load(TEXT), "differs", text_as_json_deltas)
+    assert len(small.interactions[0].response.raw) < len(load(TEXT).interactions[0].response.raw) / 4
+    with pytest.raises(CassetteError, match="nothing to shrink"):
+        shrink(load(TEXT), "conservation", drop_second_tool)  # one tool-free stream: nothing is dropped
+
+
+def test_cli_report_shrink_diff(tmp_path, monkeypatch, capsysbinary):
+    code, out, _ = run(
+        monkeypatch, capsysbinary, "report", PARALLEL, "--translator", "broken_translators:drop_second_tool"
+    )
+    assert code == 0 and out.startswith("<!-- quirktape-report v1 -->")
+    code, _, err = run(
+        monkeypatch,
+        capsysbinary,
+        "shrink",
+        PARALLEL,
+        "--translator",
+        "broken_translators:drop_second_tool",
+        "-o",
+        tmp_path / "s.yaml",
+    )
+    assert code == 0 and err.startswith("conservation still fails")
+    code, out, _ = run(
+        monkeypatch, capsysbinary, "diff", PARALLEL, "--translator", "broken_translators:drop_second_tool"
+    )
+    assert code == 1 and out.startswith("--- ")
+    code, out, _ = run(monkeypatch, capsysbinary, "diff", PARALLEL, PARALLEL)
+    assert (code, out.strip()) == (0, "identical")
+    code, _, err = run(monkeypatch, capsysbinary, "shrink", PARALLEL, "-o", tmp_path / "x.yaml")
+    assert code == 2 and "fails no invariant" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "missing.yaml"],
+        ["shrink", str(PARALLEL), "--translator", "no_such_module:x", "-o", "/tmp/never.yaml"],
+        ["diff", str(PARALLEL)],
+        ["diff", str(PARALLEL), "--translator", "broken_translators"],
+    ],
+)
+def test_bad_input_exit_2(monkeypatch, capsysbinary, args):
+    code, _, err = run(monkeypatch, capsysbinary, *args)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_help_has_examples(monkeypatch, capsysbinary):
+    for command in ("report", "shrink", "diff", "mutate", "record", "serve", "proxy"):
+        code, out, _ = run(monkeypatch, capsysbinary, command, "--help")
+        assert code == 0 and f"Example: quirktape {command}" in out.replace("OPENAI_API_KEY=... ", "")
