@@ -74,7 +74,7 @@ def cli() -> None:
     "fmt",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", *FORMATS]),
+    type=click.Choice(["auto", *FORMATS, "markdown"]),
     help="Input format.",
 )
 @click.option("--upstream", type=click.Choice(sorted(DIALECTS)), help="Override dialect detection.")

@@ -29,6 +29,8 @@ from translator.jsonarray import JsonArrayDecoder
 
 from .cassette import Body, Cassette, CassetteError, Interaction, Metadata, Request, Response, Status, Tape
 from .redact import redact_headers, redact_url
+from .report import MARKER as REPORT_MARKER
+from .report import cassette_from_report
 
 _EOL = rb"(?:\r\n|\n|\r(?!\n))"  # one line end; a CRLF is never two
 _BLANK_LINE = re.compile(_EOL + _EOL)
@@ -651,6 +653,8 @@ def detect_format(raw: bytes) -> str:
     raw = text.encode()
     if not text:
         raise CassetteError("the input is empty")
+    if REPORT_MARKER in text:
+        return "markdown"
     if text.startswith("{"):
         try:
             found = _document_format(json.loads(text))
@@ -692,6 +696,11 @@ def import_bytes(
     """``raw`` in format ``fmt`` as a cassette; ``interaction`` keeps only that exchange (0-based)."""
     if fmt == "auto":
         fmt = detect_format(raw)
+    if fmt == "markdown":  # a quirktape bug report: the cassette inside it, exactly as it was
+        cassette = cassette_from_report(_text(raw))
+        if interaction is not None:
+            cassette.interactions = [_only(cassette.interactions, interaction)]
+        return cassette
     if fmt not in FORMATS:
         raise CassetteError(f"unknown format {fmt!r} (known: auto, {', '.join(FORMATS)})")
     result = FORMATS[fmt](raw, done)
@@ -707,14 +716,18 @@ def import_bytes(
         for item in interactions:
             item.response.quirktape.dialect = upstream
     if interaction is not None:
-        if not 0 <= interaction < len(interactions):
-            raise CassetteError(
-                f"interaction {interaction} does not exist (the input holds {len(interactions)} LLM exchange"
-                f"{'' if len(interactions) == 1 else 's'})"
-            )
-        interactions, models = [interactions[interaction]], [models[interaction]]
+        interactions, models = [_only(interactions, interaction)], [models[interaction]]
     meta.setdefault("model", next((m for m in models if m), ""))
     return Cassette(interactions=interactions, metadata=Metadata(**meta))
+
+
+def _only(interactions: list[Interaction], index: int) -> Interaction:
+    if not 0 <= index < len(interactions):
+        count = len(interactions)
+        raise CassetteError(
+            f"interaction {index} does not exist (the input holds {count} LLM exchange{'' if count == 1 else 's'})"
+        )
+    return interactions[index]
 
 
 def _body_interaction(imported: Imported, fmt: str) -> Interaction:
@@ -757,8 +770,9 @@ def import_file(path: str | Path, fmt: str = "auto", **kwargs: Any) -> Cassette:
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read: {exc.strerror or exc}") from None
     metadata = dict(kwargs.pop("metadata", None) or {})
-    metadata["title"] = metadata.get("title") or path.stem
-    metadata["source"] = metadata.get("source") or str(path)
+    if fmt != "markdown" and REPORT_MARKER.encode() not in raw:  # a report carries its own, unchanged
+        metadata["title"] = metadata.get("title") or path.stem
+        metadata["source"] = metadata.get("source") or str(path)
     try:
         return import_bytes(raw, fmt, metadata=metadata, **kwargs)
     except CassetteError as exc:

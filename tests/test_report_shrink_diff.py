@@ -123,3 +123,12 @@ def test_help_has_examples(monkeypatch, capsysbinary):
     for command in ("report", "shrink", "diff", "mutate", "record", "serve", "proxy"):
         code, out, _ = run(monkeypatch, capsysbinary, command, "--help")
         assert code == 0 and f"Example: quirktape {command}" in out.replace("OPENAI_API_KEY=... ", "")
+
+
+def test_import_markdown_gives_back_the_identical_cassette(tmp_path, monkeypatch, capsysbinary):
+    code, _, _ = run(monkeypatch, capsysbinary, "report", PARALLEL, "--translator", "broken_translators:drop_second_tool", "-o", tmp_path / "bug.md")
+    assert code == 0
+    for fmt in ("markdown", "auto"):
+        code, _, err = run(monkeypatch, capsysbinary, "import", tmp_path / "bug.md", "-o", tmp_path / "back.yaml", "--format", fmt)
+        assert code == 0, err
+        assert (tmp_path / "back.yaml").read_text() == dumps(load(PARALLEL))
