@@ -197,6 +197,47 @@ def expect_problems(expect: Expect, events: list[dict]) -> list[str]:
     return problems
 
 
+_EXPECT_KEYS = {
+    "text": ("text",),
+    "thinking": ("thinking",),
+    "tool_use": ("name", "input"),
+    "redacted_thinking": ("data",),
+}
+
+
+def expect_from(events: list[dict]) -> Expect:
+    """The ``expect`` that the translation ``events`` satisfies (``--quirktape-update``, bug reports).
+
+    Content blocks with their type and text / thinking / name and input / data; the stop reason
+    (and stop sequence, when one matched); ``input_tokens`` and ``output_tokens``; ``error`` with
+    its type when the stream ends in an Anthropic error. Raises ``Unreadable`` when the events
+    cannot be folded into a message.
+    """
+    message = _message(events)
+    content = []
+    for block in message.get("content") or []:
+        kind = block.get("type")
+        want: dict[str, Any] = {"type": kind}
+        for key in _EXPECT_KEYS.get(kind, ()):
+            if key in block:
+                want[key] = block[key]
+        content.append(want)
+    usage = message.get("usage") or {}
+    error = stream_error(events)
+    return Expect(
+        content=content,
+        stop_reason=message.get("stop_reason"),
+        stop_sequence=message.get("stop_sequence") or None,
+        usage={
+            key: usage[key]
+            for key in ("input_tokens", "output_tokens")
+            if isinstance(usage.get(key), int) and not isinstance(usage.get(key), bool)
+        }
+        or None,
+        error=None if error is None else ({"type": error["type"]} if error.get("type") else {}),
+    )
+
+
 def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream) -> list[Check]:
     """Run every invariant over every interaction of ``cassette``."""
     results = {name: Check(name, True) for name in INVARIANTS}

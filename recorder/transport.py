@@ -258,16 +258,19 @@ async def _async_sleep(sleep: Sleep | None, seconds: float) -> None:
         await result
 
 
-_STREAM_TYPES: dict[str, type] = {}
+_STREAM_TYPES: dict[tuple[type, type], type] = {}
 
 
 def _stream_type(lib: ModuleType) -> type:
-    """A ``_ReplayStream`` that is also ``lib``'s SyncByteStream and AsyncByteStream."""
-    kind = _STREAM_TYPES.get(lib.__name__)
+    """A ``_ReplayStream`` that is also ``lib``'s SyncByteStream and AsyncByteStream.
+
+    Keyed by the base classes themselves, so a re-imported library gets a matching class.
+    """
+    key = (lib.SyncByteStream, lib.AsyncByteStream)
+    kind = _STREAM_TYPES.get(key)
     if kind is None:
-        bases = tuple(dict.fromkeys((lib.SyncByteStream, lib.AsyncByteStream)))
-        kind = type("ReplayStream", (_ReplayStream, *bases), {"__module__": __name__})
-        _STREAM_TYPES[lib.__name__] = kind
+        kind = type("ReplayStream", (_ReplayStream, *dict.fromkeys(key)), {"__module__": __name__})
+        _STREAM_TYPES[key] = kind
     return kind
 
 

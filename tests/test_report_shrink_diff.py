@@ -126,9 +126,12 @@ def test_help_has_examples(monkeypatch, capsysbinary):
 
 
 def test_import_markdown_gives_back_the_identical_cassette(tmp_path, monkeypatch, capsysbinary):
-    code, _, _ = run(monkeypatch, capsysbinary, "report", PARALLEL, "--translator", "broken_translators:drop_second_tool", "-o", tmp_path / "bug.md")
+    bug, back = tmp_path / "bug.md", tmp_path / "back.yaml"
+    code, _, _ = run(
+        monkeypatch, capsysbinary, "report", PARALLEL, "--translator", "broken_translators:drop_second_tool", "-o", bug
+    )
     assert code == 0
     for fmt in ("markdown", "auto"):
-        code, _, err = run(monkeypatch, capsysbinary, "import", tmp_path / "bug.md", "-o", tmp_path / "back.yaml", "--format", fmt)
+        code, _, err = run(monkeypatch, capsysbinary, "import", bug, "-o", back, "--format", fmt)
         assert code == 0, err
         assert (tmp_path / "back.yaml").read_text() == dumps(load(PARALLEL))

@@ -1,0 +1,57 @@
+"""Shared setup for the pytest-plugin tests: real cassettes and broken variants in a pytester dir."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx  # noqa: F401 - kept loaded across pytester's in-process runs (see below)
+from helpers import CASSETTES
+
+# pytester's in-process runs drop the modules a run imported. recorder.transport caches its stream
+# class per library *name*, so an httpx imported afresh by a later run would not match it: httpx
+# stays imported here, for the whole session.
+
+VLLM = "vllm/report-empty-tool-calls-text-lost.yaml"
+MLX = "mlx-lm/report-parallel-tool-calls-one-delta.yaml"
+RESET = "groq/err-06-connection-reset-mid-stream.yaml"
+
+# A translator with the mlx_lm.server bug: the second of several tool calls is lost.
+DROP_SECOND_TOOL = """
+from translator import translate_stream
+
+
+def translate(pieces, dialect, **kwargs):
+    events, ir = translate_stream(pieces, dialect, **kwargs)
+    tools = [
+        e["index"] for e in events
+        if e.get("type") == "content_block_start" and e["content_block"]["type"] == "tool_use"
+    ]
+    if len(tools) < 2:
+        return events, ir
+    kept, shift = [], 0
+    for event in events:
+        index = event.get("index")
+        if index == tools[1]:
+            shift = 1
+            continue
+        if index is not None and index > tools[1]:
+            event = {**event, "index": index - shift}
+        kept.append(event)
+    return kept, None
+"""
+
+
+def copy_cassette(pytester, name: str, dest: str | None = None) -> Path:
+    """Copy a bundled cassette into the pytester dir (default: cassettes/<file name>)."""
+    target = pytester.path / (dest or f"cassettes/{Path(name).name}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CASSETTES / name, target)
+    return target
+
+
+def break_expectation(path: Path, old: str, new: str) -> None:
+    """Edit a cassette's text (e.g. its expect) in place; the edit must apply exactly once."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
