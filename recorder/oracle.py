@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from translator import accumulate, normalize_arguments, stream_error, summary, violations
 from translator.ir import DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, TEXT, TOOL
 
-from .cassette import Cassette, Expect
+from .cassette import Cassette, Expect, Interaction
 from .replay import Replay, TranslateFn, replay, translate_stream
 
 INVARIANTS = ("grammar", "conservation", "rechunk", "stream-nonstream", "expect", "errors")
@@ -274,15 +275,33 @@ def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream
     wholes = [r for r in runs if not r.interaction.response.is_stream]
     if not streams:
         results["rechunk"].ok = None
-    if streams and wholes:
-        want = comparable(wholes[0].events)
-        for run in streams:
-            got = comparable(run.events)
-            if got != want:
-                fail("stream-nonstream", run, [f"stream {got} != non-stream {want}"])
-    else:
+    twins = [
+        (run, whole) for run in streams for whole in wholes[:1] if _same_request(run.interaction, whole.interaction)
+    ]
+    for run, whole in twins:
+        got, want = comparable(run.events), comparable(whole.events)
+        if got != want:
+            fail("stream-nonstream", run, [f"stream {got} != non-stream (interaction {whole.index}) {want}"])
+    if not twins:
         results["stream-nonstream"].ok = None
     return [results[name] for name in INVARIANTS]
+
+
+def _request_key(interaction: Interaction) -> tuple[str, str]:
+    """A request with its streaming switch taken out: two interactions with one key are twins."""
+    body: Any = interaction.request.body or ""
+    try:
+        body = json.loads(body)
+    except (TypeError, ValueError):
+        pass
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+    path = urlsplit(interaction.request.uri).path.replace(":streamGenerateContent", ":generateContent")
+    return path, json.dumps(body, sort_keys=True, default=str)
+
+
+def _same_request(a: Interaction, b: Interaction) -> bool:
+    return _request_key(a) == _request_key(b)
 
 
 def comparable(events: list[dict]) -> dict:

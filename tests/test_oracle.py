@@ -101,3 +101,14 @@ def test_invariants_that_do_not_apply_are_skipped(invariant):
     data["interactions"] = data["interactions"][:1]
     data["metadata"]["expect"] = None
     assert results(parse_cassette(data))[invariant].ok is None
+
+
+def test_only_the_same_request_makes_a_twin():
+    data = load(TEXT).model_dump(mode="python")
+    other = json.loads(data["interactions"][1]["request"]["body"])
+    other["messages"] = [{"role": "user", "content": "something else entirely"}]
+    data["interactions"][1]["request"]["body"] = json.dumps(other)
+    body = data["interactions"][1]["response"]["body"]
+    body["string"] = body["string"].replace("20", "21")
+    data["metadata"]["expect"] = None
+    assert results(parse_cassette(data))["stream-nonstream"].ok is None
