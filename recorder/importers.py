@@ -114,17 +114,22 @@ def _text(raw: bytes) -> str:
         raise CassetteError(f"not UTF-8 text (byte {exc.start})") from None
 
 
-def _from_jsonl(raw: bytes, done: bool) -> Imported:
-    lines = [line for line in _text(raw).split("\n") if line.strip()]
+def _json_lines(raw: bytes, what: str) -> tuple[list[str], list[Any]]:
+    """The non-blank lines of a one-JSON-per-line input, and each one parsed."""
+    lines = [line.strip() for line in _text(raw).split("\n") if line.strip()]
     if not lines:
-        raise CassetteError("no payload lines in the input")
+        raise CassetteError(f"no {what} lines in the input")
     payloads = []
     for n, line in enumerate(lines, 1):
         try:
             payloads.append(json.loads(line))
         except (ValueError, RecursionError):
             raise CassetteError(f"line {n} is not JSON") from None
-    return _sse_body([line.strip() for line in lines], payloads, done)
+    return lines, payloads
+
+
+def _from_jsonl(raw: bytes, done: bool) -> Imported:
+    return _sse_body(*_json_lines(raw, "payload"), done)
 
 
 def _from_json_array(raw: bytes, done: bool) -> Imported:
@@ -197,15 +202,7 @@ def _ndjson_ending(body: bytes) -> str:
 
 def _from_ollama(raw: bytes, done: bool) -> Imported:
     """Ollama's native ``/api/chat`` stream: one JSON object per line, kept as is."""
-    lines = [line for line in _text(raw).split("\n") if line.strip()]
-    if not lines:
-        raise CassetteError("no NDJSON lines in the input")
-    payloads = []
-    for n, line in enumerate(lines, 1):
-        try:
-            payloads.append(json.loads(line))
-        except (ValueError, RecursionError):
-            raise CassetteError(f"line {n} is not JSON") from None
+    _, payloads = _json_lines(raw, "NDJSON")
     return Imported(raw, "ollama", _ndjson_ending(raw), _model_of(payloads), _line_offsets(raw))
 
 

@@ -99,24 +99,21 @@ def replay(
     response = interaction.response
     tape = response.quirktape
     pieces = rechunk(response.raw, rechunk_strategy, tape.offsets)
-    try:
-        events, ir = translate(
-            pieces,
-            tape.dialect,
-            ending=tape.ending,
-            status=response.status.code,
-            options=cassette.metadata.options or None,
-            keep_ir=True,
-        )
-    except ValueError as exc:  # unknown dialect or option: bad input, not a crash
-        raise CassetteError(str(exc)) from None
+
+    def run(fn: TranslateFn) -> tuple[list[dict], list[tuple] | None]:
+        try:
+            return fn(
+                pieces,
+                tape.dialect,
+                ending=tape.ending,
+                status=response.status.code,
+                options=cassette.metadata.options or None,
+                keep_ir=True,
+            )
+        except ValueError as exc:  # unknown dialect or option: bad input, not a crash
+            raise CassetteError(str(exc)) from None
+
+    events, ir = run(translate)
     if ir is None:  # a foreign translator: what the upstream said, read by our parser
-        ir = translate_stream(
-            pieces,
-            tape.dialect,
-            ending=tape.ending,
-            status=response.status.code,
-            options=cassette.metadata.options or None,
-            keep_ir=True,
-        )[1]
+        ir = run(translate_stream)[1]
     return Replay(i, interaction, events, ir)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+
+import pytest
 
 from translator import accumulate, stream_error, translate_stream
 
@@ -70,3 +73,14 @@ def blocks(msg: dict) -> list[tuple]:
         value = {"text": b.get("text"), "thinking": b.get("thinking"), "redacted_thinking": b.get("data")}.get(kind)
         out.append((kind, (b["name"], b["input"]) if kind == "tool_use" else value))
     return out
+
+
+def run_cli(monkeypatch, capsysbinary, *args) -> tuple[int, str, str]:
+    """Run ``quirktape ARGS`` in process: (exit code, stdout, stderr)."""
+    from recorder.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["quirktape", *map(str, args)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    out, err = capsysbinary.readouterr()
+    return info.value.code, out.decode(), err.decode()

@@ -1,21 +1,13 @@
 """The CLI contract (CLI.md): names, output shapes and exit codes."""
 
 import json
-import sys
 
 import pytest
-from helpers import CASSETTES, chunk, sse, tool
+from helpers import CASSETTES, chunk, run_cli, sse, tool
 
 from recorder.cassette import load
-from recorder.cli import main
 
-
-def run(monkeypatch, capsysbinary, *args):
-    monkeypatch.setattr(sys, "argv", ["quirktape", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-    out, err = capsysbinary.readouterr()
-    return info.value.code, out.decode(), err.decode()
+run = run_cli
 
 
 STREAM = sse(

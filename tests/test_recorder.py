@@ -2,20 +2,18 @@
 
 import base64
 import json
-import sys
 import threading
 
 import anyio
 import httpx
 import pytest
-from helpers import CASSETTES
+from helpers import CASSETTES, run_cli
 from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from recorder.asgi import bind, running
 from recorder.cassette import load
-from recorder.cli import main
 from recorder.proxy import proxy_app
 from recorder.record import record
 from recorder.redact import find_secrets, redact_headers, redact_url
@@ -30,18 +28,24 @@ def recorded_request(path):
     return json.loads(load(path).interactions[0].request.body)
 
 
-def test_record_from_serve_round_trips_bytes_pieces_and_ending():
-    original = load(TEXT)
+def record_from_serve(path, modes=(True,)):
+    """(the original cassette, what ``record`` captured from ``serve`` replaying it)."""
+    original = load(path)
     with running(serve_app(original)) as url:
         cassette = record(
             upstream="openai",
             base_url=url + "/v1",
-            model="deepseek-v4-pro",
-            request=recorded_request(TEXT),
+            model="m",
+            request=recorded_request(path),
             raw=True,
-            modes=(True, False),
+            modes=modes,
             api_key=None,
         )
+    return original, cassette
+
+
+def test_record_from_serve_round_trips_bytes_pieces_and_ending():
+    original, cassette = record_from_serve(TEXT, (True, False))
     for ours, theirs in zip(cassette.interactions, original.interactions):
         assert ours.response.raw == theirs.response.raw
         assert ours.response.status.code == theirs.response.status.code
@@ -53,17 +57,7 @@ def test_record_from_serve_round_trips_bytes_pieces_and_ending():
 
 
 def test_a_stream_cut_mid_way_is_recorded_with_every_byte():
-    original = load(CUT)
-    with running(serve_app(original)) as url:
-        cassette = record(
-            upstream="openai",
-            base_url=url + "/v1",
-            model="m",
-            request=recorded_request(CUT),
-            raw=True,
-            modes=(True,),
-            api_key=None,
-        )
+    original, cassette = record_from_serve(CUT, (True,))
     response = cassette.interactions[0].response
     assert response.quirktape.ending == "reset"
     assert response.raw == original.interactions[0].response.raw
@@ -90,7 +84,7 @@ def test_planted_secrets_never_reach_the_file(tmp_path, monkeypatch, capsysbinar
     monkeypatch.setenv("PLANTED_KEY", SECRET)
     out = tmp_path / "c.yaml"
     with running(leaky_upstream(echo_in_body=False)) as url:
-        code, err = run_cli(
+        code, err = cli(
             monkeypatch,
             capsysbinary,
             "record",
@@ -122,7 +116,7 @@ def test_a_credential_in_the_body_refuses_the_write(tmp_path, monkeypatch, capsy
     request.write_text(json.dumps({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
     monkeypatch.setenv("PLANTED_KEY", SECRET)
     with running(leaky_upstream(echo_in_body=True)) as url:
-        code, err = run_cli(
+        code, err = cli(
             monkeypatch,
             capsysbinary,
             "record",
@@ -161,11 +155,9 @@ def test_redaction_rules():
         assert find_secrets(f"...{form}...", [SECRET]) == ["credential #1"]
 
 
-def run_cli(monkeypatch, capsysbinary, *args):
-    monkeypatch.setattr(sys, "argv", ["quirktape", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-    return info.value.code, capsysbinary.readouterr()[1].decode()
+def cli(monkeypatch, capsysbinary, *args):
+    code, _, err = run_cli(monkeypatch, capsysbinary, *args)
+    return code, err
 
 
 def test_record_against_a_closed_port_is_one_line_and_exit_2(tmp_path, monkeypatch, capsysbinary):
@@ -174,7 +166,7 @@ def test_record_against_a_closed_port_is_one_line_and_exit_2(tmp_path, monkeypat
     sock.close()
     request = tmp_path / "req.json"
     request.write_text(json.dumps({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
-    code, err = run_cli(
+    code, err = cli(
         monkeypatch,
         capsysbinary,
         "record",
@@ -270,7 +262,7 @@ def test_serve_cli_bad_inputs(monkeypatch, capsysbinary):
         ["serve", str(TEXT), "--match", "colour"],
         ["proxy", "--upstream", "ftp://x", "-o", "/tmp/x"],
     ):
-        code, err = run_cli(monkeypatch, capsysbinary, *args)
+        code, err = cli(monkeypatch, capsysbinary, *args)
         assert code == 2 and err.count("\n") == 1, err
 
 
@@ -290,17 +282,7 @@ def test_proxy_keeps_a_cut_upstream_cut(tmp_path):
 
 def test_http_error_statuses_are_recorded_as_they_are():
     path = CASSETTES / "openai" / "err-05-rate-limit-429.yaml"
-    original = load(path)
-    with running(serve_app(original)) as url:
-        cassette = record(
-            upstream="openai",
-            base_url=url + "/v1",
-            model="m",
-            request=recorded_request(path),
-            raw=True,
-            modes=(True,),
-            api_key=None,
-        )
+    original, cassette = record_from_serve(path, (True,))
     ours, theirs = cassette.interactions[0].response, original.interactions[0].response
     assert (ours.status.code, ours.raw) == (theirs.status.code, theirs.raw) == (429, theirs.raw)
 

@@ -1,14 +1,11 @@
 """quirktape report / shrink / diff, and the Markdown round trip, against deliberately broken translators."""
 
-import sys
-
 import pytest
 from broken_translators import drop_second_tool, text_as_json_deltas
-from helpers import CASSETTES
+from helpers import CASSETTES, run_cli
 
 import recorder.report as report_module
 from recorder.cassette import CassetteError, dumps, load
-from recorder.cli import main
 from recorder.oracle import check_cassette
 from recorder.report import cassette_from_report, report
 from recorder.shrink import shrink
@@ -17,12 +14,7 @@ PARALLEL = CASSETTES / "mlx-lm" / "report-parallel-tool-calls-one-delta.yaml"
 TEXT = CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml"
 
 
-def run(monkeypatch, capsysbinary, *args):
-    monkeypatch.setattr(sys, "argv", ["quirktape", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-    out, err = capsysbinary.readouterr()
-    return info.value.code, out.decode(), err.decode()
+run = run_cli
 
 
 def test_report_names_the_failure_and_round_trips_to_the_identical_cassette():

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .ir import DONE, ERROR, FINISH, META, REASONING, SIGNATURE, TEXT, TOOL, USAGE, count, error_fact
+from .ir import DONE, ERROR, FINISH, META, REASONING, SIGNATURE, TEXT, TOOL, USAGE, count, error_fact, not_an_object
 
 FINISH_REASONS = {
     "STOP": "end_turn",
@@ -164,7 +164,7 @@ class GeminiStream:
         if type(obj) is not dict:
             if isinstance(obj, list):
                 return [fact for item in obj for fact in self.payload(item)]
-            return [(ERROR, "api_error", f"upstream payload is not a JSON object: {str(obj)[:200]}")]
+            return [not_an_object(obj)]
         out: list[tuple] = []
         if not self.meta_done:
             upstream_id, model = obj.get("responseId"), obj.get("modelVersion")

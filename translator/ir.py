@@ -111,3 +111,8 @@ def error_fact(body: Any, status: int | None = None) -> tuple:
         code = status if status and status >= 400 else err.get("code")
         return (ERROR, error_type(code, word), message)
     return (ERROR, error_type(status), str(err) or f"upstream error (HTTP {status})")
+
+
+def not_an_object(payload: Any) -> tuple:
+    """The fact for a payload that is not a JSON object (arrays are read element by element)."""
+    return (ERROR, "api_error", f"upstream payload is not a JSON object: {str(payload)[:200]}")

@@ -13,7 +13,21 @@ import json
 from typing import Any
 
 from .gemini import encode_signature
-from .ir import DONE, ERROR, FINISH, META, REASONING, REDACTED, SIGNATURE, TEXT, TOOL, USAGE, count, error_fact
+from .ir import (
+    DONE,
+    ERROR,
+    FINISH,
+    META,
+    REASONING,
+    REDACTED,
+    SIGNATURE,
+    TEXT,
+    TOOL,
+    USAGE,
+    count,
+    error_fact,
+    not_an_object,
+)
 from .think import ThinkSplitter
 
 FINISH_REASONS = {
@@ -87,7 +101,7 @@ class OpenAIStream:
         if type(obj) is not dict:
             if isinstance(obj, list):
                 return [fact for item in obj for fact in self.payload(item)]
-            return [(ERROR, "api_error", f"upstream payload is not a JSON object: {str(obj)[:200]}")]
+            return [not_an_object(obj)]
         out: list[tuple] = []
         if not self.meta_done:
             self._meta(obj, out)
