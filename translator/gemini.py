@@ -160,11 +160,8 @@ class GeminiStream:
         self.meta_done = False
         self.counts: dict[str, Any] = {}
 
-    def payload(self, obj: Any) -> list[tuple]:
-        if type(obj) is not dict:
-            if isinstance(obj, list):
-                return [fact for item in obj for fact in self.payload(item)]
-            return [not_an_object(obj)]
+    def payload(self, obj: dict) -> list[tuple]:
+        """One payload (a JSON object; the Translator unwraps lists and rejects the rest)."""
         out: list[tuple] = []
         if not self.meta_done:
             upstream_id, model = obj.get("responseId"), obj.get("modelVersion")
@@ -199,7 +196,9 @@ class GeminiStream:
 
     def response(self, obj: Any) -> list[tuple]:
         """A complete ``generateContent`` response as facts."""
-        if isinstance(obj, dict) and obj.get("error"):
+        if not isinstance(obj, dict):
+            return [not_an_object(obj)]
+        if obj.get("error"):
             return [error_fact(obj)]
         return [*self.payload(obj), *self.end(), (DONE,)]
 

@@ -8,23 +8,12 @@ came from, or Gemini answers 400 "Function call is missing a thought_signature".
 
 from __future__ import annotations
 
-from typing import Any
-
+from .content import blocks, text_of
 from .gemini import decode_signature
 
 TOOL_CHOICE = {"auto": "AUTO", "any": "ANY", "tool": "ANY", "none": "NONE"}
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 """Google's documented stand-in for a call whose signature is gone (e.g. made by another model)."""
-
-
-def _blocks(content: Any) -> list[dict]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    return [b for b in content or [] if isinstance(b, dict)]
-
-
-def _text_of(content: Any) -> str:
-    return "".join(b.get("text", "") for b in _blocks(content) if b.get("type") == "text")
 
 
 def _media(block: dict) -> dict | None:
@@ -41,10 +30,10 @@ def _upstream_id(block_id: str) -> str | None:
     return block_id if block_id and not block_id.startswith("toolu_") else None
 
 
-def _parts(blocks: list[dict], names: dict[str, str]) -> list[dict]:  # noqa: C901 - one case per block type
+def _parts(content: list[dict], names: dict[str, str]) -> list[dict]:  # noqa: C901 - one case per block type
     parts: list[dict] = []
     waiting: dict[str, str] = {}  # place -> signature waiting for the part it rode on
-    for block in blocks:
+    for block in content:
         kind = block.get("type")
         if kind == "thinking":
             signature = decode_signature(block.get("signature") or "")
@@ -79,7 +68,7 @@ def _parts(blocks: list[dict], names: dict[str, str]) -> list[dict]:  # noqa: C9
             parts.append(part)
         elif kind == "tool_result":
             use_id = block.get("tool_use_id", "")
-            text = _text_of(block.get("content"))
+            text = text_of(block.get("content"))
             response: dict = {"error": text} if block.get("is_error") else {"output": text}
             reply: dict = {"name": names.get(use_id, use_id), "response": response}
             if _upstream_id(use_id):
@@ -117,11 +106,11 @@ def to_gemini_request(request: dict) -> dict:
     body: dict = {"contents": []}
     system = request.get("system")
     if system:
-        body["systemInstruction"] = {"parts": [{"text": _text_of(system)}]}
+        body["systemInstruction"] = {"parts": [{"text": text_of(system)}]}
     names: dict[str, str] = {}
     contents = body["contents"]
     for message in request.get("messages", []):
-        parts = _parts(_blocks(message.get("content")), names)
+        parts = _parts(blocks(message.get("content")), names)
         role = "model" if message.get("role") == "assistant" else "user"
         if not parts:
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ir import DONE, ERROR, FINISH, META, REASONING, TEXT, TOOL, USAGE, count, error_fact
+from .ir import DONE, FINISH, META, REASONING, TEXT, TOOL, USAGE, count, error_fact, not_an_object
 from .think import ThinkSplitter
 
 FINISH_REASONS = {"stop": "end_turn", "length": "max_tokens"}
@@ -25,9 +25,7 @@ class OllamaStream:
         mode = (options or {}).get("think_tags")
         self.think = ThinkSplitter(mode) if mode else None
 
-    def payload(self, obj: Any) -> list[tuple]:
-        if type(obj) is not dict:
-            return [(ERROR, "api_error", f"upstream line is not a JSON object: {str(obj)[:200]}")]
+    def payload(self, obj: dict) -> list[tuple]:
         if obj.get("error"):
             return [error_fact(obj)]
         out: list[tuple] = []
@@ -55,7 +53,7 @@ class OllamaStream:
         return out
 
     def response(self, obj: Any) -> list[tuple]:
-        return self.payload(obj)
+        return self.payload(obj) if isinstance(obj, dict) else [not_an_object(obj)]
 
     def end(self) -> list[tuple]:
         return self.think.flush() if self.think else []

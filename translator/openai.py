@@ -26,7 +26,6 @@ from .ir import (
     USAGE,
     count,
     error_fact,
-    not_an_object,
 )
 from .think import ThinkSplitter
 
@@ -97,11 +96,8 @@ class OpenAIStream:
         mode = (options or {}).get("think_tags")
         self.think = ThinkSplitter(mode) if mode else None
 
-    def payload(self, obj: Any) -> list[tuple]:
-        if type(obj) is not dict:
-            if isinstance(obj, list):
-                return [fact for item in obj for fact in self.payload(item)]
-            return [not_an_object(obj)]
+    def payload(self, obj: dict) -> list[tuple]:
+        """One payload (a JSON object; the Translator unwraps lists and rejects the rest)."""
         out: list[tuple] = []
         if not self.meta_done:
             self._meta(obj, out)

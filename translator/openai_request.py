@@ -9,21 +9,11 @@ message only when asked for, under the field that upstream reads
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from .content import blocks, text_of
 from .gemini import decode_signature
 
 TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
-
-
-def _blocks(content: Any) -> list[dict]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    return [b for b in content or [] if isinstance(b, dict)]
-
-
-def _text(content: Any) -> str:
-    return "".join(b.get("text", "") for b in _blocks(content) if b.get("type") == "text")
 
 
 def _image_url(block: dict) -> dict | None:
@@ -50,7 +40,7 @@ def _user(blocks: list[dict]) -> list[dict]:
     for block in blocks:
         kind = block.get("type")
         if kind == "tool_result":
-            text = _text(block.get("content"))
+            text = text_of(block.get("content"))
             out.append(
                 {
                     "role": "tool",
@@ -104,13 +94,13 @@ def to_openai_request(request: dict, *, stream: bool | None = None, reasoning_fi
     body: dict = {"model": request.get("model", "")}
     messages: list[dict] = []
     if request.get("system"):
-        messages.append({"role": "system", "content": _text(request["system"])})
+        messages.append({"role": "system", "content": text_of(request["system"])})
     for message in request.get("messages", []):
-        blocks = _blocks(message.get("content"))
+        content = blocks(message.get("content"))
         if message.get("role") == "assistant":
-            messages.append(_assistant(blocks, reasoning_field))
+            messages.append(_assistant(content, reasoning_field))
         else:
-            messages.extend(_user(blocks))
+            messages.extend(_user(content))
     body["messages"] = messages
     if "max_tokens" in request:
         body["max_tokens"] = request["max_tokens"]

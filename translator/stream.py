@@ -16,7 +16,7 @@ from typing import Any
 
 from .emitter import Emitter
 from .gemini import GeminiStream
-from .ir import DONE, ERROR, error_fact, error_type
+from .ir import DONE, ERROR, error_fact, error_type, not_an_object
 from .jsonarray import ARRAY_CUT, ARRAY_END, JsonArrayDecoder
 from .ndjson import NDJSONDecoder
 from .ollama import OllamaStream
@@ -151,6 +151,10 @@ class Translator:
 
     def _payload(self, obj: Any) -> list[tuple]:
         """The dialect's reading of one payload; a shape it cannot read is an upstream error, not a crash."""
+        if isinstance(obj, list):  # several payloads in one event (or an array-wrapped error)
+            return [fact for item in obj for fact in self._payload(item)]
+        if type(obj) is not dict:
+            return [not_an_object(obj)]
         try:
             return self.parser.payload(obj)
         except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as exc:
