@@ -223,9 +223,18 @@ def save(cassette: Cassette, path: str | os.PathLike, secrets: list[str] | None 
         found = find_secrets(text, secrets) or find_secrets(str(to_data(cassette)), secrets)
         if found:
             raise CassetteError(f"{path}: refusing to write: {', '.join(found)} would appear in the cassette")
+    write_atomic(path, text)
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Nothing is ever written half: a temporary file in the same folder, then rename."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # the permissions a plain open() would give, not mkstemp's 0600
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -234,13 +243,24 @@ def save(cassette: Cassette, path: str | os.PathLike, secrets: list[str] | None 
         raise
 
 
+def _looks_like_cassette(path: Path) -> bool:
+    """Cheap test on the text: a cassette has top-level ``interactions:`` (malformed ones still fail loudly)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return any(line.startswith(("interactions:", '"interactions"', '{"interactions"')) for line in handle)
+    except OSError:
+        return True
+
+
 def iter_cassette_paths(paths: list[str]) -> list[Path]:
     """Cassette files named directly or found (``*.yaml``/``*.yml``) under directories."""
     found: list[Path] = []
     for entry in paths:
         p = Path(entry)
-        if p.is_dir():
-            inside = sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
+        if p.is_dir():  # in a directory, YAML that is not a cassette (CI configs, …) is not ours to judge
+            inside = sorted(
+                q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file() and _looks_like_cassette(q)
+            )
             if not inside:
                 raise CassetteError(f"{p}: no cassettes (*.yaml, *.yml) in this directory")
             found.extend(inside)

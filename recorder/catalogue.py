@@ -89,5 +89,6 @@ ENTRIES: dict[str, str] = {
 
 def coverage(tags: set[str]) -> tuple[list[str], list[str]]:
     """(covered, missing) catalogue ids for the tags the cassettes carry."""
-    covered = [i for i in ENTRIES if i in tags]
-    return covered, [i for i in ENTRIES if i not in tags]
+    upper = {t.upper() for t in tags}
+    covered = [i for i in ENTRIES if i in upper]
+    return covered, [i for i in ENTRIES if i not in upper]

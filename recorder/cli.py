@@ -16,12 +16,12 @@ import click
 from translator import DIALECTS, accumulate, encode_sse, stream_error, translate_stream
 
 from .asgi import bind, serve_forever, url_of
-from .cassette import CassetteError, dumps, iter_cassette_paths, load, save
+from .cassette import CassetteError, dumps, iter_cassette_paths, load, save, write_atomic
 from .catalogue import coverage
 from .diff import event_diff
 from .importers import FORMATS, import_file
-from .mutate import VARIANTS, mutate
-from .oracle import check_cassette, comparable
+from .mutate import VARIANTS, answers, mutate
+from .oracle import check_cassette
 from .proxy import proxy_app
 from .record import record
 from .replay import load_translator, replay
@@ -74,7 +74,7 @@ def cli() -> None:
     "fmt",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", *FORMATS, "markdown"]),
+    type=click.Choice(["auto", *FORMATS, "markdown", "quirktape"]),
     help="Input format.",
 )
 @click.option("--upstream", type=click.Choice(sorted(DIALECTS)), help="Override dialect detection.")
@@ -160,7 +160,7 @@ def check_cmd(paths, as_json, translator_spec):
                 click.echo(f"{c.status:4}  {c.invariant:16}  {path}")
                 for detail in c.details:
                     click.echo(f"      {detail}")
-        gaps = f" (missing: {', '.join(missing)})" if missing else ""
+        gaps = f" (missing: {', '.join(missing)})" if 0 < len(missing) <= 12 else ""
         click.echo(f"coverage: {len(covered)}/{len(covered) + len(missing)} catalogue entries{gaps}")
         click.echo(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
@@ -311,17 +311,17 @@ def proxy_cmd(upstream, out_dir, host, port, timeout):
 @click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
 @click.option("--variant", "names", multiple=True, type=click.Choice(list(VARIANTS)), help="Only these (repeatable).")
 @click.option("-o", "--out-dir", type=click.Path(file_okay=False), help="Also write each variant as a cassette here.")
-def mutate_cmd(cassette_path, names, out_dir):
+@TRANSLATOR
+def mutate_cmd(cassette_path, names, out_dir, translator_spec):
     """Derive the synthetic variants of quirks.md part L and check the translation does not change."""
-    cassette = load(cassette_path)
-    want = [comparable(replay(cassette, i).events) for i in range(len(cassette.interactions))]
+    cassette, translate = load(cassette_path), _translator(translator_spec)
     differs = False
     for name in names or VARIANTS:
         variant = mutate(cassette, name)
         if isinstance(variant, str):
             click.echo(f"n/a      {name:15} {variant}")
             continue
-        got = [comparable(replay(variant, i).events) for i in range(len(variant.interactions))]
+        want, got = answers(cassette, name, translate), answers(variant, name, translate)
         if out_dir:
             save(variant, Path(out_dir) / f"{Path(cassette_path).stem}.{name}.yaml")
         if got == want:
@@ -338,9 +338,9 @@ def mutate_cmd(cassette_path, names, out_dir):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 def report_cmd(cassette_path, translator_spec, output):
     """Print a Markdown bug report (cassette inline) for a person to paste into an issue."""
-    text = report(load(cassette_path), _translator(translator_spec))
+    text = report(load(cassette_path), _translator(translator_spec), translator_name=translator_spec)
     if output:
-        write_text(output, text)
+        write_atomic(output, text)
     else:
         click.echo(text)
 
@@ -388,19 +388,26 @@ def diff_cmd(first, second, translator_spec, reference_spec, interaction):
     if second is None and not translator_spec and not reference_spec:
         raise BadInput("give a second cassette, or --translator (and/or --reference) to compare translators")
     translate, reference = _translator(translator_spec), _translator(reference_spec)
-    a = replay(load(first), interaction, translate=reference).events
-    b = replay(load(second or first), interaction, translate=translate).events
-    lines = event_diff(a, b, (first if second else f"{first} (reference)", second or f"{first} (under test)"))
+    if second:  # two cassettes, one translator
+        left, right = load(first), load(second)
+        left_fn = right_fn = translate
+        labels = (first, second)
+    else:  # one cassette, two translators
+        left = right = load(first)
+        left_fn, right_fn = reference, translate
+        labels = (f"{first} ({reference_spec or 'quirktape'})", f"{first} ({translator_spec or 'quirktape'})")
+    indices = [interaction] if interaction is not None else range(max(len(left.interactions), len(right.interactions)))
+    lines: list[str] = []
+    for i in indices:
+        if i >= len(left.interactions) or i >= len(right.interactions):
+            lines.append(f"# interaction {i}: only in {labels[0] if i < len(left.interactions) else labels[1]}")
+            continue
+        found = event_diff(
+            replay(left, i, translate=left_fn).events, replay(right, i, translate=right_fn).events, labels
+        )
+        lines += [f"# interaction {i}", *found] if found and len(indices) > 1 else found
     click.echo("\n".join(lines) if lines else "identical")
     sys.exit(1 if lines else 0)
-
-
-def write_text(path: str, text: str) -> None:
-    """Atomically, like cassettes: a temporary file, then rename."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
 
 
 def _json(value: object, indent: int | None = None) -> str:

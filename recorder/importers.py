@@ -27,7 +27,18 @@ import yaml
 
 from translator.jsonarray import JsonArrayDecoder
 
-from .cassette import Body, Cassette, CassetteError, Interaction, Metadata, Request, Response, Status, Tape
+from .cassette import (
+    Body,
+    Cassette,
+    CassetteError,
+    Interaction,
+    Metadata,
+    Request,
+    Response,
+    Status,
+    Tape,
+    parse_cassette,
+)
 from .redact import redact_headers, redact_url
 from .report import MARKER as REPORT_MARKER
 from .report import cassette_from_report
@@ -628,6 +639,14 @@ FORMATS: dict[str, Importer] = {
 BODY_CONTENT_TYPES = {"gemini-json": "application/json", "ollama-ndjson": "application/x-ndjson"}
 
 
+def is_quirktape(data: Any) -> bool:
+    """A quirktape cassette already: it has our metadata or stream fidelity data."""
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        return False
+    responses = [i.get("response") for i in data["interactions"] if isinstance(i, dict)]
+    return "metadata" in data or any(isinstance(r, dict) and "quirktape" in r for r in responses)
+
+
 def _document_format(data: Any) -> str | None:
     """Which recording format a parsed JSON/YAML document is, if any."""
     if not isinstance(data, dict):
@@ -638,6 +657,8 @@ def _document_format(data: Any) -> str | None:
         return "llama-stack"
     interactions = data.get("interactions")
     if isinstance(interactions, list):
+        if is_quirktape(data):
+            return "quirktape"
         first = interactions[0] if interactions and isinstance(interactions[0], dict) else {}
         request = first.get("request") if isinstance(first.get("request"), dict) else {}
         go = data.get("version") == 2 or ("url" in request and "uri" not in request)
@@ -693,8 +714,8 @@ def import_bytes(
     """``raw`` in format ``fmt`` as a cassette; ``interaction`` keeps only that exchange (0-based)."""
     if fmt == "auto":
         fmt = detect_format(raw)
-    if fmt == "markdown":  # a quirktape bug report: the cassette inside it, exactly as it was
-        cassette = cassette_from_report(_text(raw))
+    if fmt in ("markdown", "quirktape"):  # a bug report, or already a cassette: taken exactly as it is
+        cassette = cassette_from_report(_text(raw)) if fmt == "markdown" else parse_cassette(_load_document(raw))
         if interaction is not None:
             cassette.interactions = [_only(cassette.interactions, interaction)]
         return cassette
@@ -767,10 +788,11 @@ def import_file(path: str | Path, fmt: str = "auto", **kwargs: Any) -> Cassette:
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read: {exc.strerror or exc}") from None
     metadata = dict(kwargs.pop("metadata", None) or {})
-    if fmt != "markdown" and REPORT_MARKER.encode() not in raw:  # a report carries its own, unchanged
-        metadata["title"] = metadata.get("title") or path.stem
-        metadata["source"] = metadata.get("source") or str(path)
     try:
+        fmt = detect_format(raw) if fmt == "auto" else fmt
+        if fmt not in ("markdown", "quirktape"):  # those carry their own metadata, kept unchanged
+            metadata["title"] = metadata.get("title") or path.stem
+            metadata["source"] = metadata.get("source") or str(path)
         return import_bytes(raw, fmt, metadata=metadata, **kwargs)
     except CassetteError as exc:
         raise CassetteError(f"{path}: {exc}") from None

@@ -15,9 +15,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from translator import SSEDecoder
+from translator import SSEDecoder, accumulate
 
 from .cassette import Cassette, Interaction
+from .oracle import comparable
+from .replay import TranslateFn, replay, translate_stream
 
 Events = list[tuple[str | None, str]]
 
@@ -90,6 +92,9 @@ def finish_on_last(body: bytes, events: Events) -> bytes | str:
                 target = _choice(payloads[m])
                 if target and target.get("delta") and not target.get("finish_reason"):
                     target["finish_reason"] = choice["finish_reason"]
+                    for key in ("usage", "x_groq"):  # what rode on the finish chunk moves with it
+                        if payloads[n].get(key) is not None:
+                            payloads[m][key] = payloads[n][key]
                     rewritten = [(e[0], _dumps(payloads[m])) if i == m else e for i, e in enumerate(events)]
                     return encode_events(rewritten[:n] + rewritten[n + 1 :])
             break
@@ -174,6 +179,20 @@ def mutate(cassette: Cassette, name: str) -> Cassette | str:
     if not changed:
         return "; ".join(dict.fromkeys(reasons))
     out.metadata.tags = [*out.metadata.tags, f"variant:{name}"]
+    if name == "no-usage" and out.metadata.expect is not None:
+        out.metadata.expect.usage = None  # the variant removes exactly what this expectation checked
+    return out
+
+
+def answers(cassette: Cassette, name: str, translate: TranslateFn = translate_stream) -> list[dict]:
+    """What must stay the same under variant ``name``: the translation, with usage unless the variant drops it."""
+    out = []
+    for i in range(len(cassette.interactions)):
+        events = replay(cassette, i, translate=translate).events
+        answer = comparable(events)
+        if name != "no-usage":
+            answer["usage"] = (accumulate(events) or {}).get("usage")
+        out.append(answer)
     return out
 
 

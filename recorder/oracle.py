@@ -22,7 +22,7 @@ from translator import accumulate, normalize_arguments, stream_error, summary, v
 from translator.ir import DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, TEXT, TOOL
 
 from .cassette import Cassette, Expect, Interaction
-from .replay import Replay, TranslateFn, replay, translate_stream
+from .replay import Replay, TranslateFn, TranslatorFailed, replay, translate_stream
 
 INVARIANTS = ("grammar", "conservation", "rechunk", "stream-nonstream", "expect", "errors")
 RECHUNKS = ("bytes", "lines", "random:1", "random:2", "random:3")
@@ -242,7 +242,10 @@ def expect_from(events: list[dict]) -> Expect:
 def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream) -> list[Check]:
     """Run every invariant over every interaction of ``cassette``."""
     results = {name: Check(name, True) for name in INVARIANTS}
-    runs = [replay(cassette, i, translate=translate) for i in range(len(cassette.interactions))]
+    try:
+        runs = [replay(cassette, i, translate=translate) for i in range(len(cassette.interactions))]
+    except TranslatorFailed as exc:
+        return [Check(name, False, [str(exc)]) if name == "grammar" else Check(name, None) for name in INVARIANTS]
 
     def fail(name: str, run: Replay, problems: list[str]) -> None:
         if problems:
@@ -255,7 +258,11 @@ def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream
         fail("conservation", run, conservation(run))
         if run.interaction.response.is_stream:
             for strategy in RECHUNKS:
-                other = replay(cassette, run.index, strategy, translate=translate).events
+                try:
+                    other = replay(cassette, run.index, strategy, translate=translate).events
+                except TranslatorFailed as exc:
+                    fail("rechunk", run, [f"--rechunk {strategy}: {exc}"])
+                    continue
                 if other != run.events:
                     fail(
                         "rechunk",

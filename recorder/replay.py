@@ -63,6 +63,10 @@ for the IR; the oracle then reads the upstream with our own parser.
 """
 
 
+class TranslatorFailed(CassetteError):
+    """The translator under test raised, or returned something that is not (events, ir)."""
+
+
 def load_translator(spec: str) -> TranslateFn:
     """``module:callable`` -> the callable, for checking any translator, not only ours."""
     module_name, _, attr = spec.partition(":")
@@ -102,7 +106,7 @@ def replay(
 
     def run(fn: TranslateFn) -> tuple[list[dict], list[tuple] | None]:
         try:
-            return fn(
+            result = fn(
                 pieces,
                 tape.dialect,
                 ending=tape.ending,
@@ -112,6 +116,11 @@ def replay(
             )
         except ValueError as exc:  # unknown dialect or option: bad input, not a crash
             raise CassetteError(str(exc)) from None
+        except Exception as exc:  # a translator under test that crashes is a finding, not our traceback
+            raise TranslatorFailed(f"the translator raised {type(exc).__name__}: {exc}") from None
+        if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], list)):
+            raise TranslatorFailed(f"the translator returned {type(result).__name__}, not (events, ir)")
+        return result
 
     events, ir = run(translate)
     if ir is None:  # a foreign translator: what the upstream said, read by our parser

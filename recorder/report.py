@@ -37,6 +37,13 @@ CREDENTIAL = re.compile(
 
 
 def _request_brief(cassette: Cassette) -> str:
+    try:
+        return _brief(cassette)
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return "recorded, but not in a shape this report can summarise"
+
+
+def _brief(cassette: Cassette) -> str:
     request = cassette.metadata.request
     if request is None:
         try:
@@ -65,8 +72,18 @@ def _request_brief(cassette: Cassette) -> str:
     return f"{brief}; last message: “{text[:200]}{'…' if len(text) > 200 else ''}”"
 
 
+MESSAGE_LIMIT = 6_000
+"""Characters of a translated message shown in a report; the cassette block holds everything."""
+
+
 def _message_block(events: list[dict]) -> str:
-    lines = [json.dumps(accumulate(events), ensure_ascii=False, indent=2)]
+    text = json.dumps(accumulate(events), ensure_ascii=False, indent=2)
+    if len(text) > MESSAGE_LIMIT:
+        text = (
+            text[:MESSAGE_LIMIT]
+            + f"\n… ({len(text) - MESSAGE_LIMIT} more characters; replay the cassette for all of it)"
+        )
+    lines = [text]
     error = stream_error(events)
     if error:
         lines.append(f"// ended with an error event: {json.dumps(error, ensure_ascii=False)}")
@@ -90,11 +107,15 @@ def _embed(cassette: Cassette) -> str:
 
 
 def report(
-    cassette: Cassette, translate: TranslateFn = translate_stream, reference: TranslateFn = translate_stream
+    cassette: Cassette,
+    translate: TranslateFn = translate_stream,
+    reference: TranslateFn = translate_stream,
+    translator_name: str | None = None,
 ) -> str:
     """The Markdown report for ``cassette`` under ``translate`` (compared with ``reference``)."""
+    if CREDENTIAL.search(dumps(cassette)):  # before the cassette is packed out of sight
+        raise CassetteError("refusing to write the report: something that looks like a credential is in the cassette")
     meta = cassette.metadata
-    run, correct = replay(cassette, translate=translate), replay(cassette, translate=reference)
     checks = check_cassette(cassette, translate)
     failed = [c for c in checks if c.ok is False]
     out = [
@@ -119,17 +140,14 @@ def report(
             "```",
         ]
     else:
-        out += ["The reference translator's result:", "", _message_block(correct.events)]
-    out += [
-        "",
-        "## What the translator under test produced",
-        "",
-        _message_block(run.events),
-        "",
-        "## Event by event (reference → under test)",
-        "",
-    ]
-    diff = event_diff(correct.events, run.events)
+        out += ["The reference translator's result:", "", _message_block(replay(cassette, translate=reference).events)]
+    produced = [replay(cassette, i, translate=translate) for i in range(len(cassette.interactions))]
+    out += ["", "## What the translator under test produced", "", _message_block(produced[0].events), ""]
+    out += ["## Event by event (reference → under test)", ""]
+    diff: list[str] = []
+    for run in produced:
+        lines = event_diff(replay(cassette, run.index, translate=reference).events, run.events)
+        diff += [f"# interaction {run.index}", *lines] if lines and len(produced) > 1 else lines
     out += [
         "```diff",
         *(diff or ["(identical)"]),
@@ -150,7 +168,8 @@ def report(
         "Save this report as `report.md`, then:",
         "",
         "```sh",
-        "quirktape import report.md -o bug.yaml && quirktape check bug.yaml",
+        "quirktape import report.md -o bug.yaml && quirktape check bug.yaml"
+        + (f" --translator {translator_name}" if translator_name else ""),
         "```",
         "",
         _embed(cassette),
@@ -167,7 +186,8 @@ _PACKED_BLOCK = re.compile(r"^(`{3,})quirktape-gzip-base64\n(.*?)^\1$", re.S | r
 
 
 def cassette_from_report(text: str) -> Cassette:
-    """The cassette embedded in a report, exactly as it was."""
+    """The cassette embedded in a report, exactly as it was (whatever line ends the report got on the way)."""
+    text = text.replace("\r\n", "\n")
     if MARKER not in text:
         raise CassetteError("not a quirktape report (no report marker)")
     packed = _PACKED_BLOCK.search(text)

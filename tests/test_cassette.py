@@ -146,3 +146,14 @@ def test_stock_vcrpy_replays_each_bundled_cassette_to_httpx(path):
             response = client.request(first.request.method, first.request.uri, content=first.request.body or b"")
     assert response.status_code == first.response.status.code
     assert response.content == first.response.raw
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        save(parse_cassette(MINIMAL), tmp_path / "c.yaml")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "c.yaml").stat().st_mode & 0o777 == 0o644

@@ -90,7 +90,7 @@ def test_cli_report_shrink_diff(tmp_path, monkeypatch, capsysbinary):
     code, out, _ = run(
         monkeypatch, capsysbinary, "diff", PARALLEL, "--translator", "broken_translators:drop_second_tool"
     )
-    assert code == 1 and out.startswith("--- ")
+    assert code == 1 and out.startswith("# interaction 0\n--- ") and "# interaction 1" in out
     code, out, _ = run(monkeypatch, capsysbinary, "diff", PARALLEL, PARALLEL)
     assert (code, out.strip()) == (0, "identical")
     code, _, err = run(monkeypatch, capsysbinary, "shrink", PARALLEL, "-o", tmp_path / "x.yaml")
@@ -127,3 +127,75 @@ def test_import_markdown_gives_back_the_identical_cassette(tmp_path, monkeypatch
         code, _, err = run(monkeypatch, capsysbinary, "import", bug, "-o", back, "--format", fmt)
         assert code == 0, err
         assert (tmp_path / "back.yaml").read_text() == dumps(load(PARALLEL))
+
+
+def test_a_credential_is_refused_even_when_the_cassette_would_be_packed(monkeypatch):
+    monkeypatch.setattr(report_module, "INLINE_LIMIT", 10)
+    cassette = load(TEXT)
+    cassette.interactions[0].request.headers["authorization"] = ["Bearer sk-proj-" + "a" * 30]
+    with pytest.raises(CassetteError, match="credential"):
+        report(cassette)
+
+
+def test_odd_recorded_requests_do_not_break_the_report():
+    cassette = load(TEXT)
+    for body in ('{"messages": {"a": 1}}', '{"messages": 5, "tools": 5}', '{"tools": [{"function": "f"}]}'):
+        cassette.interactions[0].request.body = body
+        assert "Client request" in report(cassette)
+
+
+def raises(pieces, dialect, **kw):
+    raise RuntimeError("boom")
+
+
+def test_a_translator_that_raises_is_a_failed_row_not_a_traceback(monkeypatch, capsysbinary):
+    checks = {c.invariant: c for c in check_cassette(load(TEXT), raises)}
+    assert checks["grammar"].ok is False and "RuntimeError: boom" in checks["grammar"].details[0]
+    code, out, _ = run(monkeypatch, capsysbinary, "check", TEXT, "--translator", "test_report_shrink_diff:raises")
+    assert code == 1 and out.strip().endswith("1 failed")
+    code, _, err = run(monkeypatch, capsysbinary, "replay", TEXT, "--translator", "test_report_shrink_diff:raises")
+    assert code == 2 and err.count("\n") == 1 and "boom" in err
+
+
+def test_shrink_never_ends_on_a_cassette_our_translator_fails_too():
+    small = shrink(
+        load(CASSETTES / "vertex" / "gem-04-parallel-calls-across-chunks.yaml"), "conservation", drop_second_tool
+    )
+    assert all(c.ok is not False for c in check_cassette(small) if c.invariant != "expect")
+    assert any(c.ok is False for c in check_cassette(small, drop_second_tool))
+
+
+def test_diff_of_two_cassettes_uses_one_translator(tmp_path, monkeypatch, capsysbinary):
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(PARALLEL.read_text())
+    code, out, _ = run(
+        monkeypatch, capsysbinary, "diff", PARALLEL, copy, "--translator", "broken_translators:drop_second_tool"
+    )
+    assert (code, out.strip()) == (0, "identical")
+
+
+def test_reports_survive_windows_line_ends():
+    cassette = load(TEXT)
+    assert dumps(cassette_from_report(report(cassette).replace("\n", "\r\n"))) == dumps(cassette)
+
+
+def test_importing_a_quirktape_cassette_keeps_it_whole(tmp_path, monkeypatch, capsysbinary):
+    source = CASSETTES / "groq" / "err-06-connection-reset-mid-stream.yaml"
+    code, _, _ = run(monkeypatch, capsysbinary, "import", source, "-o", tmp_path / "c.yaml")
+    assert code == 0 and dumps(load(tmp_path / "c.yaml")) == dumps(load(source))
+
+
+def test_check_skips_yaml_that_is_not_a_cassette_in_directories(tmp_path, monkeypatch, capsysbinary):
+    (tmp_path / "c.yaml").write_text(TEXT.read_text())
+    (tmp_path / "workflow.yml").write_text("name: ci\non: push\n")
+    code, out, _ = run(monkeypatch, capsysbinary, "check", tmp_path)
+    assert code == 0 and "workflow" not in out
+
+
+def test_finish_on_last_keeps_the_usage_that_rode_on_the_finish():
+    from recorder.mutate import answers, mutate
+
+    cassette = load(CASSETTES / "groq" / "use-03-usage-in-vendor-field.yaml")
+    variant = mutate(cassette, "finish-on-last")
+    assert not isinstance(variant, str)
+    assert answers(variant, "finish-on-last") == answers(cassette, "finish-on-last")
