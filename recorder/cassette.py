@@ -269,3 +269,49 @@ def iter_cassette_paths(paths: list[str]) -> list[Path]:
         else:
             raise CassetteError(f"{p}: no such file or directory")
     return found
+
+
+def save_expect(path: str | os.PathLike, cassette: Cassette) -> None:
+    """Write ``cassette`` whose only change is ``metadata.expect``, touching only that block.
+
+    Hand-formatted cassettes keep their formatting, so a review diff shows the new
+    expectation and nothing else. When the block cannot be found and replaced exactly,
+    the whole cassette is written instead.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    spliced = _splice_expect(text, cassette.metadata.expect)
+    if spliced is not None:
+        try:
+            if dumps(parse_cassette(yaml.safe_load(spliced))) == dumps(cassette):
+                write_atomic(path, spliced)
+                return
+        except (yaml.YAMLError, CassetteError):
+            pass
+    save(cassette, path)
+
+
+def _splice_expect(text: str, expect: Expect | None) -> str | None:
+    lines = text.splitlines(keepends=True)
+    try:
+        start = next(n for n, line in enumerate(lines) if line.rstrip() == "metadata:")
+    except StopIteration:
+        return None
+    end = next((n for n in range(start + 1, len(lines)) if lines[n][:1] not in (" ", "\n", "\r", "#", "")), len(lines))
+    block = [""]
+    if expect is not None:
+        data = expect.model_dump(mode="python", exclude_none=True)
+        body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=100000)
+        block = ["  expect:\n"] + ["    " + line + "\n" for line in body.splitlines()]
+    here = next((n for n in range(start + 1, end) if lines[n].startswith("  expect:")), None)
+    if here is None:
+        at = end
+        while at > start + 1 and not lines[at - 1].strip():
+            at -= 1
+        if lines[at - 1][-1:] != "\n":
+            lines[at - 1] += "\n"
+        return "".join(lines[:at] + block + lines[at:])
+    stop = here + 1
+    while stop < end and (lines[stop].startswith("   ") or not lines[stop].strip()):
+        stop += 1
+    return "".join(lines[:here] + block + lines[stop:])

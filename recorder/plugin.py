@@ -39,7 +39,7 @@ import yaml
 
 from translator import accumulate, stream_error
 
-from .cassette import Cassette, CassetteError, Expect, load, parse_cassette, save
+from .cassette import Cassette, CassetteError, Expect, load, parse_cassette, save_expect
 from .oracle import Check, Unreadable, _event_diff, check_cassette, expect_from, expect_problems
 from .replay import TranslateFn, load_translator, replay, translate_stream
 from .transport import ReplayTransport
@@ -403,7 +403,7 @@ class CassetteItem(pytest.Item):
         updated = cassette.model_copy(deep=True)
         updated.metadata.expect = new
         try:
-            save(updated, self.path)
+            save_expect(self.path, updated)
         except (OSError, CassetteError) as exc:
             return f"--quirktape-update: not rewritten: {exc}"
         diff = _expect_diff(self.rel, old, new)

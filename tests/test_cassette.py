@@ -157,3 +157,21 @@ def test_saved_files_get_ordinary_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert (tmp_path / "c.yaml").stat().st_mode & 0o777 == 0o644
+
+
+def test_save_expect_touches_only_the_expect_block(tmp_path):
+    from helpers import CASSETTES
+
+    from recorder.cassette import save_expect
+
+    source = CASSETTES / "openai" / "mix-01-text-then-tool.yaml"
+    path = tmp_path / "c.yaml"
+    path.write_text(source.read_text())
+    cassette = load(path)
+    cassette.metadata.expect.stop_reason = "max_tokens"
+    save_expect(path, cassette)
+    before, after = source.read_text().splitlines(), path.read_text().splitlines()
+    head = before.index("  expect:")
+    assert after[:head] == before[:head]  # everything before the expectation is byte-identical
+    assert load(path).metadata.expect.stop_reason == "max_tokens"
+    assert dumps(load(path)) == dumps(cassette)
