@@ -50,6 +50,9 @@ def _with_body(cassette: Cassette, index: int, events: list) -> Cassette:
     response = out.interactions[index].response
     response.body.string = encode_events(events).decode("utf-8", "replace")
     response.quirktape.offsets = response.quirktape.t_ms = None
+    tape = response.quirktape
+    if tape.dialect == "openai" and tape.ending == "done" and not any(data.strip() == "[DONE]" for _, data in events):
+        tape.ending = "eof"  # the end-of-stream marker went with the events removed
     return out
 
 

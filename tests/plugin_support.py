@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 from pathlib import Path
 
+import broken_translators
 import httpx  # noqa: F401 - kept loaded across pytester's in-process runs (see below)
 from helpers import CASSETTES
 
@@ -16,30 +18,11 @@ VLLM = "vllm/report-empty-tool-calls-text-lost.yaml"
 MLX = "mlx-lm/report-parallel-tool-calls-one-delta.yaml"
 RESET = "groq/err-06-connection-reset-mid-stream.yaml"
 
-# A translator with the mlx_lm.server bug: the second of several tool calls is lost.
-DROP_SECOND_TOOL = """
-from translator import translate_stream
-
-
-def translate(pieces, dialect, **kwargs):
-    events, ir = translate_stream(pieces, dialect, **kwargs)
-    tools = [
-        e["index"] for e in events
-        if e.get("type") == "content_block_start" and e["content_block"]["type"] == "tool_use"
-    ]
-    if len(tools) < 2:
-        return events, ir
-    kept, shift = [], 0
-    for event in events:
-        index = event.get("index")
-        if index == tools[1]:
-            shift = 1
-            continue
-        if index is not None and index > tools[1]:
-            event = {**event, "index": index - shift}
-        kept.append(event)
-    return kept, None
-"""
+# A translator with the mlx_lm.server bug (the second of several tool calls is lost), as the source
+# of a module the pytester projects import: the same function the other tests use.
+DROP_SECOND_TOOL = "\n".join(
+    ["from translator import translate_stream", "", "", inspect.getsource(broken_translators.drop_second_tool)]
+).replace("def drop_second_tool(", "def translate(")
 
 
 def copy_cassette(pytester, name: str, dest: str | None = None) -> Path:
