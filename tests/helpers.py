@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from translator import accumulate, stream_error, translate_stream
+from translator import accumulate, encode_sse, stream_error, translate_stream
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
@@ -84,3 +84,47 @@ def run_cli(monkeypatch, capsysbinary, *args) -> tuple[int, str, str]:
         main()
     out, err = capsysbinary.readouterr()
     return info.value.code, out.decode(), err.decode()
+
+
+def sdk_final_message(events: list[dict]):
+    anthropic = pytest.importorskip("anthropic")
+    httpx2 = pytest.importorskip("httpx2")
+    frames = [encode_sse(e) for e in events]
+
+    def handler(request):
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=iter(frames))
+
+    client = anthropic.Anthropic(
+        api_key="placeholder",
+        base_url="http://127.0.0.1:9",
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+        max_retries=0,
+    )
+    with client.messages.stream(model="m", max_tokens=16, messages=[{"role": "user", "content": "hi"}]) as stream:
+        return stream.get_final_message()
+
+
+def _without_none(value):
+    """Our message as the SDK dumps it with exclude_none; tool input is data and keeps its nulls."""
+    if isinstance(value, dict):
+        return {k: v if k == "input" else _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def sdk_agrees(events: list[dict]) -> None:
+    """The official SDK accepts the replay: an error stream raises it, anything else accumulates like ours."""
+    anthropic = pytest.importorskip("anthropic")
+    error = stream_error(events)
+    if error:
+        with pytest.raises(anthropic.APIStatusError) as info:
+            sdk_final_message(events)
+        assert error["message"] in str(info.value)
+        return
+    final = sdk_final_message(events)
+    theirs = final.model_dump(mode="json", exclude_none=True)
+    for block, sdk_block in zip(theirs["content"], final.content):
+        if block["type"] == "tool_use":
+            block["input"] = sdk_block.input  # exclude_none must not touch tool input data
+    assert theirs == _without_none(accumulate(events))

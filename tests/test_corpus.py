@@ -16,8 +16,7 @@ import json
 
 import pytest
 import yaml
-from helpers import CORPUS
-from test_library import _sdk_final_message, _without_none
+from helpers import CORPUS, sdk_agrees, sdk_final_message
 
 from recorder.cassette import Cassette, CassetteError
 from recorder.importers import detect_format, import_file
@@ -80,23 +79,6 @@ def _imported(local: str) -> Cassette:
     return import_file(CORPUS / "raw" / local)
 
 
-def _sdk_agrees(events: list[dict]) -> None:
-    """The official SDK accepts the replay: an error stream raises it, anything else accumulates like ours."""
-    anthropic = pytest.importorskip("anthropic")
-    error = stream_error(events)
-    if error:
-        with pytest.raises(anthropic.APIStatusError) as info:
-            _sdk_final_message(events)
-        assert error["message"] in str(info.value)
-        return
-    final = _sdk_final_message(events)
-    theirs = final.model_dump(mode="json", exclude_none=True)
-    for block, sdk_block in zip(theirs["content"], final.content):
-        if block["type"] == "tool_use":
-            block["input"] = sdk_block.input  # exclude_none must not touch tool input data
-    assert theirs == _without_none(accumulate(events))
-
-
 def _responses() -> list:
     """One test per response in the corpus (streamed or not), the Anthropic reference aside."""
     params = []
@@ -152,7 +134,7 @@ def test_every_response_passes_the_oracle_and_the_official_sdk(local, index):
         assert (error["type"], expected[1] in error["message"]) == (expected[0], True), error
     else:
         assert error is None, f"unexpected error event: {error}"
-    _sdk_agrees(events)
+    sdk_agrees(events)
 
 
 def test_the_anthropic_reference_stream_is_valid_target_format():
@@ -161,7 +143,7 @@ def test_the_anthropic_reference_stream_is_valid_target_format():
     body = data["interactions"][0]["response"]["body"]["string"]
     events = [json.loads(payload) for _, payload in SSEDecoder().feed(body.encode())]
     assert events and violations(events) == []
-    final = _sdk_final_message(events)
+    final = sdk_final_message(events)
     assert [b.type for b in final.content] == [b["type"] for b in accumulate(events)["content"]]
     assert "thinking" in [b.type for b in final.content]
 
