@@ -170,15 +170,20 @@ def load(path: str | os.PathLike) -> Cassette:
         raise CassetteError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CassetteError(f"{path}: cannot read: {exc}") from None
+    return loads(text, str(path))
+
+
+def loads(text: str, name: str = "cassette") -> Cassette:
+    """A cassette from its YAML text; any problem is a ``CassetteError`` naming ``name``."""
     try:
         data = yaml.safe_load(text)
     except RecursionError:
-        raise CassetteError(f"{path}: nested too deeply to be a cassette") from None
+        raise CassetteError(f"{name}: nested too deeply to be a cassette") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
-        raise CassetteError(f"{path}: not valid YAML{at}") from None
-    return parse_cassette(data, str(path))
+        raise CassetteError(f"{name}: not valid YAML{at}") from None
+    return parse_cassette(data, name)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -283,10 +288,10 @@ def save_expect(path: str | os.PathLike, cassette: Cassette) -> None:
     spliced = _splice_expect(text, cassette.metadata.expect)
     if spliced is not None:
         try:
-            if dumps(parse_cassette(yaml.safe_load(spliced))) == dumps(cassette):
+            if dumps(loads(spliced)) == dumps(cassette):
                 write_atomic(path, spliced)
                 return
-        except (yaml.YAMLError, CassetteError):
+        except CassetteError:
             pass
     save(cassette, path)
 

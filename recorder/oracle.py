@@ -267,7 +267,7 @@ def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream
                     fail(
                         "rechunk",
                         run,
-                        [f"--rechunk {strategy} gives different events ({_event_diff(run.events, other)})"],
+                        [f"--rechunk {strategy} gives different events ({first_event_difference(run.events, other)})"],
                     )
         reason = upstream_failed(run)
         if reason:
@@ -322,7 +322,8 @@ def comparable(events: list[dict]) -> dict:
     return digest
 
 
-def _event_diff(a: list[dict], b: list[dict]) -> str:
+def first_event_difference(a: list[dict], b: list[dict]) -> str:
+    """The first event at which two translations part, in one line (``diff.event_diff`` shows all)."""
     for i, (x, y) in enumerate(zip(a, b)):
         if x != y:
             return f"event {i}: {json.dumps(x)[:120]} vs {json.dumps(y)[:120]}"

@@ -40,7 +40,7 @@ import yaml
 from translator import accumulate, stream_error
 
 from .cassette import Cassette, CassetteError, Expect, load, parse_cassette, save_expect
-from .oracle import Check, Unreadable, _event_diff, check_cassette, expect_from, expect_problems
+from .oracle import Check, Unreadable, check_cassette, expect_from, expect_problems, first_event_difference
 from .replay import TranslateFn, load_translator, replay, translate_stream
 from .transport import ReplayTransport
 
@@ -459,7 +459,7 @@ def _extra_rechunks(cassette: Cassette, checks: list[Check], state: _State) -> N
                 check.ok = False
                 prefix = f"interaction {index}: " if multi else ""
                 check.details.append(
-                    f"{prefix}--rechunk random:{seed} gives different events ({_event_diff(base, other)})"
+                    f"{prefix}--rechunk random:{seed} gives different events ({first_event_difference(base, other)})"
                 )
 
 

@@ -13,11 +13,9 @@ import gzip
 import json
 import re
 
-import yaml
-
 from translator import accumulate, stream_error, translate_stream
 
-from .cassette import Cassette, CassetteError, dumps, parse_cassette
+from .cassette import Cassette, CassetteError, dumps, loads
 from .diff import event_diff
 from .oracle import check_cassette
 from .replay import TranslateFn, replay
@@ -201,8 +199,4 @@ def cassette_from_report(text: str) -> Cassette:
         if not blocks:
             raise CassetteError("the report holds no cassette block")
         body = blocks[-1][1]
-    try:
-        data = yaml.safe_load(body)
-    except yaml.YAMLError:
-        raise CassetteError("the embedded cassette is not valid YAML") from None
-    return parse_cassette(data, "embedded cassette")
+    return loads(body, "embedded cassette")

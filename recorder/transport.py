@@ -24,7 +24,7 @@ import threading
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -67,10 +67,9 @@ def _query(query: str) -> tuple:
 
 
 @dataclass
-class _Incoming:
-    """What matching needs from a live request."""
+class _Request:
+    """What matching compares, for a live request and a recorded one alike."""
 
-    request: Any
     method: str
     scheme: str
     host: str
@@ -79,11 +78,17 @@ class _Incoming:
     body: bytes
     data: Any
 
+
+@dataclass
+class _Incoming(_Request):
+    """A live request, as matching sees it."""
+
+    request: Any = None
+
     @classmethod
     def of(cls, request: Any, body: bytes) -> _Incoming:
         url = request.url
         return cls(
-            request,
             request.method.upper(),
             url.scheme,
             url.host,
@@ -91,23 +96,17 @@ class _Incoming:
             _query(url.query.decode("ascii", "replace") if isinstance(url.query, bytes) else url.query),
             body,
             _json_or_not(body),
+            request=request,
         )
 
 
 @dataclass
-class _Recorded:
-    """What matching needs from a recorded interaction, parsed once."""
+class _Recorded(_Request):
+    """A recorded interaction, as matching sees it, parsed once."""
 
-    index: int
-    interaction: Interaction
-    method: str
-    scheme: str
-    host: str
-    path: str
-    query: tuple
-    body: bytes
-    data: Any
-    any_path: bool = field(default=False)
+    index: int = 0
+    interaction: Interaction | None = None
+    any_path: bool = False
 
     @classmethod
     def of(cls, index: int, interaction: Interaction) -> _Recorded:
@@ -119,8 +118,6 @@ class _Recorded:
         # and a placeholder address (loopback, no port) matches any path too.
         placeholder = not body and (url.hostname or "") in _PLACEHOLDER_HOSTS and url.port is None
         return cls(
-            index,
-            interaction,
             request.method.upper(),
             url.scheme,
             url.hostname or "",
@@ -128,7 +125,9 @@ class _Recorded:
             _query(url.query),
             body,
             _json_or_not(body) if body else _NOT_JSON,
-            placeholder,
+            index=index,
+            interaction=interaction,
+            any_path=placeholder,
         )
 
     def describe(self) -> str:
