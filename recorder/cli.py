@@ -126,44 +126,105 @@ def replay_cmd(cassette_path, fmt, rechunk, interaction, translator_spec):
 
 @cli.command("check", epilog=f"Example: {EXAMPLES['check']}")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (findings with their categories).")
 @TRANSLATOR
-def check_cmd(paths, as_json, translator_spec):
-    """Run the oracle over cassettes (files or directories, default cassettes/)."""
+@click.option("--strict", is_flag=True, help="With --translator: fail on policy findings too, instead of warning.")
+@click.option("--failures-only", is_flag=True, help="Print only failing checks and unreadable cassettes.")
+def check_cmd(paths, as_json, translator_spec, strict, failures_only):
+    """Run the oracle over cassettes (files or directories, default cassettes/).
+
+    Every cassette gets its rows, even when another one cannot be read. Exit 2 when any
+    input was unreadable, else 1 when any check failed, else 0 (warnings do not fail).
+    """
     files = iter_cassette_paths(list(paths) or ["cassettes"])
-    results = []
+    translate = _translator(translator_spec)
+    results: list[tuple[Path, list | str]] = []
     tags: set[str] = set()
-    for path in files:
-        cassette = load(path)
+    show = sys.stderr.isatty() and not as_json
+    for n, path in enumerate(files, 1):
+        if show:
+            click.echo(f"\r\x1b[K[{n}/{len(files)}] {path}", err=True, nl=False)
+        try:
+            cassette = load(path)
+            checks = check_cassette(cassette, translate, strict=strict)
+        except CassetteError as exc:
+            results.append((path, _one_line(exc, path)))
+            continue
         tags.update(cassette.metadata.tags)
-        results.append((path, check_cassette(cassette, _translator(translator_spec))))
-    passed = sum(1 for _, checks in results for c in checks if c.ok)
-    failed = sum(1 for _, checks in results for c in checks if c.ok is False)
+        results.append((path, checks))
+    if show:
+        click.echo("\r\x1b[K", err=True, nl=False)
+    rows = [checks for _, checks in results if not isinstance(checks, str)]
+    count = {
+        status: sum(1 for checks in rows for c in checks if c.status == status) for status in ("ok", "FAIL", "warn")
+    }
+    unreadable = sum(1 for _, checks in results if isinstance(checks, str))
     covered, missing = coverage(tags)
     if as_json:
-        doc = {
-            "cassettes": [
-                {
-                    "path": str(p),
-                    "checks": [{"invariant": c.invariant, "status": c.status, "details": c.details} for c in cs],
-                }
-                for p, cs in results
-            ],
-            "coverage": {"covered": len(covered), "total": len(covered) + len(missing), "missing": missing},
-            "passed": passed,
-            "failed": failed,
-        }
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json.dumps(_check_json(results, covered, missing, count, unreadable), indent=2))
     else:
-        for path, checks in results:
-            for c in checks:
-                click.echo(f"{c.status:4}  {c.invariant:16}  {path}")
-                for detail in c.details:
-                    click.echo(f"      {detail}")
+        _print_checks(results, failures_only)
         gaps = f" (missing: {', '.join(missing)})" if 0 < len(missing) <= 12 else ""
         click.echo(f"coverage: {len(covered)}/{len(covered) + len(missing)} catalogue entries{gaps}")
-        click.echo(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+        if count["warn"] or unreadable:
+            click.echo(f"{count['warn']} checks with warnings, {unreadable} unreadable cassettes")
+        click.echo(f"{count['ok'] + count['warn']} passed, {count['FAIL']} failed")
+    sys.exit(2 if unreadable else 1 if count["FAIL"] else 0)
+
+
+def _one_line(exc: Exception, path: Path) -> str:
+    text = " ".join(str(exc).split())
+    return text if str(path) in text else f"{path}: {text}"
+
+
+def _print_checks(results: list[tuple[Path, list | str]], failures_only: bool) -> None:
+    for path, checks in results:
+        if isinstance(checks, str):
+            click.echo(f"ERR   {'unreadable':16}  {path}")
+            click.echo(f"      {checks}")
+            continue
+        for c in checks:
+            if failures_only and c.status != "FAIL":
+                continue
+            click.echo(f"{c.status:4}  {c.invariant:16}  {path}")
+            for detail in c.details:
+                click.echo(f"      {detail}")
+
+
+def _check_json(results: list, covered: list, missing: list, count: dict, unreadable: int) -> dict:
+    cassettes: list[dict] = []
+    categories: dict[str, int] = {}
+    for path, checks in results:
+        if isinstance(checks, str):
+            cassettes.append({"path": str(path), "error": checks})
+            continue
+        for c in checks:
+            for f in c.findings:
+                if not f.warn:
+                    categories[f.category] = categories.get(f.category, 0) + 1
+        cassettes.append(
+            {
+                "path": str(path),
+                "checks": [
+                    {
+                        "invariant": c.invariant,
+                        "status": c.status,
+                        "details": c.details,
+                        "findings": [f.as_json() for f in c.findings],
+                    }
+                    for c in checks
+                ],
+            }
+        )
+    return {
+        "cassettes": cassettes,
+        "coverage": {"covered": len(covered), "total": len(covered) + len(missing), "missing": missing},
+        "passed": count["ok"] + count["warn"],
+        "failed": count["FAIL"],
+        "warnings": count["warn"],
+        "unreadable": unreadable,
+        "failures_by_category": categories,
+    }
 
 
 def _read_json(path: str, what: str) -> dict:

@@ -1,6 +1,10 @@
 """The oracle: what "correct" means for one cassette, invariant by invariant.
 
-grammar        the Anthropic event sequence is valid
+grammar        the Anthropic event sequence is one the real API could send and the
+               official SDK accepts (tool input included, parsed strictly)
+coverage       every upstream payload, and every content field in it, was read by the
+               judge's own parser or is declared metadata (a judge that did not read its
+               input must not say green)
 conservation   every upstream text/reasoning character, signature and tool call is in
                the output, in order, and nothing was invented
 rechunk        the same bytes in other pieces give the same events
@@ -9,23 +13,66 @@ stream-nonstream  where a cassette has both, the accumulated stream equals the
 expect         the cassette's own hand-written expectations hold
 errors         an upstream error or a cut stream ends in an Anthropic ``error`` event,
                never a clean ``message_stop``
+
+Every finding says what kind it is: ``spec`` (the Anthropic stream as the API sends it
+and the SDK accepts it), ``data`` (content lost, invented, reordered or corrupted, with a
+machine-readable kind such as ``call_lost``) or ``policy`` (quirktape's own conventions
+beyond the spec). quirktape's translator fails on all three; a foreign translator is
+warned on policy unless ``strict``, and compared ids-insensitively, since real gateways
+mint new ids per call.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from translator import accumulate, normalize_arguments, stream_error, summary, violations
+from translator import Translator, accumulate, normalize_arguments, stream_error, summary, violations
+from translator.coverage import trace_findings
 from translator.ir import DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, TEXT, TOOL
 
 from .cassette import Cassette, Expect, Interaction
 from .replay import Replay, TranslateFn, TranslatorFailed, replay, translate_stream
 
-INVARIANTS = ("grammar", "conservation", "rechunk", "stream-nonstream", "expect", "errors")
+INVARIANTS = ("grammar", "coverage", "conservation", "rechunk", "stream-nonstream", "expect", "errors")
 RECHUNKS = ("bytes", "lines", "random:1", "random:2", "random:3")
+CATEGORIES = ("spec", "data", "policy")
+DATA_KINDS = (
+    "text_lost",
+    "reasoning_lost",
+    "call_lost",
+    "args_lost",
+    "name_lost",
+    "call_split",
+    "invented",
+    "cut_as_success",
+    "error_as_success",
+    "crash",
+    "unread",
+)
+"""Machine-readable kinds of a ``data`` finding (``--json`` carries them)."""
+
+_POLICY_GRAMMAR = ("empty text block",)
+"""Grammar rules that are quirktape's convention, not the API's: the SDK accepts the stream either way."""
+
+
+@dataclass
+class Finding:
+    """One thing the oracle found: its category, its kind, what it is, and whether it only warns."""
+
+    category: str
+    kind: str
+    detail: str
+    warn: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.category}/{self.kind}: {self.detail}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"category": self.category, "kind": self.kind, "detail": self.detail, "warn": self.warn}
 
 
 @dataclass
@@ -33,10 +80,21 @@ class Check:
     invariant: str
     ok: bool | None  # None: does not apply to this cassette
     details: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        return "skip" if self.ok is None else ("ok" if self.ok else "FAIL")
+        if self.ok is None:
+            return "skip"
+        if not self.ok:
+            return "FAIL"
+        return "warn" if any(f.warn for f in self.findings) else "ok"
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+        self.details.append(str(finding) if not finding.warn else f"warning: {finding}")
+        if not finding.warn:
+            self.ok = False
 
 
 def _deltas(events: list[dict], dtype: str, key: str) -> list[str]:
@@ -51,6 +109,13 @@ def _first_difference(a: str, b: str) -> str:
             return f"differs at character {i}: upstream {a[i : i + 30]!r}, output {b[i : i + 30]!r}"
     shorter = "output" if len(b) < len(a) else "upstream"
     return f"{shorter} is shorter ({len(a)} upstream vs {len(b)} output characters)"
+
+
+def _text_kind(label: str, upstream: str, output: str) -> str:
+    """Lost when the output holds less (or other) text than the upstream sent, invented when it holds more."""
+    if len(output) > len(upstream) and output.startswith(upstream):
+        return "invented"
+    return f"{label}_lost"
 
 
 def _expected_input(call: dict) -> Any:
@@ -75,9 +140,10 @@ def _message(events: list[dict]) -> dict:
         raise Unreadable(f"the events cannot be accumulated into a message ({type(exc).__name__}: {exc})") from None
 
 
-def conservation(run: Replay) -> list[str]:
+def conservation(run: Replay) -> list[Finding]:
+    """What the upstream said (the IR) against what the output carries."""
     ir, events = run.ir or [], run.events
-    problems = []
+    found = []
     for kind, dtype, key, label in (
         (TEXT, "text_delta", "text", "text"),
         (REASONING, "thinking_delta", "thinking", "reasoning"),
@@ -85,15 +151,39 @@ def conservation(run: Replay) -> list[str]:
         upstream = "".join(f[1] for f in ir if f[0] == kind)
         output = "".join(_deltas(events, dtype, key))
         if upstream != output:
-            problems.append(f"{label} {_first_difference(upstream, output)}")
-    signatures = set(_deltas(events, "signature_delta", "signature"))
-    for fact in ir:
-        if fact[0] == SIGNATURE and fact[1] and fact[1] not in signatures:
-            problems.append(f"signature {fact[1][:30]!r}… is missing")
+            found.append(
+                Finding("data", _text_kind(label, upstream, output), f"{label} {_first_difference(upstream, output)}")
+            )
+    found += _signatures(ir, events)
     redacted = {e["content_block"].get("data") for e in events if e.get("type") == "content_block_start"}
     for fact in ir:
         if fact[0] == REDACTED and fact[1] and fact[1] not in redacted:
-            problems.append(f"redacted reasoning {fact[1][:30]!r}… is missing")
+            found.append(Finding("data", "reasoning_lost", f"redacted reasoning {fact[1][:30]!r}… is missing"))
+    try:
+        blocks = [b for b in _message(events)["content"] if b.get("type") == "tool_use"]
+    except Unreadable as exc:
+        return [*found, Finding("spec", "grammar", str(exc))]
+    return found + _calls(_upstream_calls(ir), blocks)
+
+
+def _signatures(ir: list[tuple], events: list[dict]) -> list[Finding]:
+    """Every signature must come back; for a foreign translator, its own encoding of it is a policy matter."""
+    output = set(_deltas(events, "signature_delta", "signature"))
+    found = []
+    for fact in ir:
+        if fact[0] != SIGNATURE or not fact[1] or fact[1] in output:
+            continue
+        raw = fact[1].split(":", 2)[-1] if fact[1].startswith("gemini:") else fact[1]
+        if any(raw in sig for sig in output):
+            found.append(
+                Finding("policy", "signature_encoding", f"signature {raw[:30]!r}… is carried in another encoding")
+            )
+        else:
+            found.append(Finding("data", "reasoning_lost", f"signature {fact[1][:30]!r}… is missing"))
+    return found
+
+
+def _upstream_calls(ir: list[tuple]) -> list[dict]:
     calls: dict[object, dict] = {}
     for fact in ir:
         if fact[0] == TOOL:
@@ -103,22 +193,32 @@ def conservation(run: Replay) -> list[str]:
                 call["args"].append(fact[4])
             if fact[5] is not None:
                 call["snapshot"] = fact[5]
-    named = [part for c in calls.values() if c["name"] for part in _split_values(c)]
-    try:
-        blocks = [b for b in _message(events)["content"] if b.get("type") == "tool_use"]
-    except Unreadable as exc:
-        return [*problems, str(exc)]
-    if len(blocks) != len(named):
-        problems.append(f"{len(named)} upstream tool call(s) but {len(blocks)} tool_use block(s)")
+    return [part for c in calls.values() if c["name"] for part in _split_values(c)]
+
+
+def _calls(named: list[dict], blocks: list[dict]) -> list[Finding]:
+    found = []
+    if len(blocks) < len(named):
+        found.append(
+            Finding("data", "call_lost", f"{len(named)} upstream tool call(s) but {len(blocks)} tool_use block(s)")
+        )
+    elif len(blocks) > len(named):
+        names = {c["name"] for c in named}
+        kind = "call_split" if named and all(b.get("name") in names for b in blocks) else "invented"
+        found.append(Finding("data", kind, f"{len(named)} upstream tool call(s) but {len(blocks)} tool_use block(s)"))
     for n, (call, block) in enumerate(zip(named, blocks)):
-        if call["name"] != block["name"]:
-            problems.append(f"tool call {n}: name {call['name']!r} became {block['name']!r}")
+        if call["name"] != block.get("name"):
+            found.append(
+                Finding("data", "name_lost", f"tool call {n}: name {call['name']!r} became {block.get('name')!r}")
+            )
         expected = _expected_input(call)
-        if expected is not None and expected != block["input"]:
-            problems.append(f"tool call {n}: input {expected!r} became {block['input']!r}")
-        if not isinstance(block["input"], dict):
-            problems.append(f"tool call {n}: input is not an object")
-    return problems
+        if expected is not None and expected != block.get("input"):
+            found.append(
+                Finding("data", "args_lost", f"tool call {n}: input {expected!r} became {block.get('input')!r}")
+            )
+        if not isinstance(block.get("input"), dict):
+            found.append(Finding("spec", "grammar", f"tool call {n}: input is not an object"))
+    return found
 
 
 def _split_values(call: dict) -> list[dict]:
@@ -239,43 +339,153 @@ def expect_from(events: list[dict]) -> Expect:
     )
 
 
-def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream) -> list[Check]:
-    """Run every invariant over every interaction of ``cassette``."""
+def coverage(cassette: Cassette, index: int) -> list[Finding]:
+    """The judge's own reading of one interaction's upstream body: anything it did not read is a finding."""
+    response = cassette.interactions[index].response
+    try:
+        translator = Translator(
+            response.quirktape.dialect,
+            status=response.status.code,
+            options=cassette.metadata.options or None,
+            trace=True,
+        )
+        translator.feed(response.raw)
+        translator.close(response.quirktape.ending)
+    except ValueError as exc:
+        return [Finding("data", "unread", str(exc))]
+    whole = translator.whole is not None
+    return [
+        Finding("data", "unread", str(f), warn=f.gap)
+        for f in trace_findings(translator.dialect, translator.trace or [], whole)
+    ]
+
+
+def sdk_problems(events: list[dict]) -> list[str]:
+    """Tool input the official SDK cannot parse: it re-parses the growing buffer after every delta, strictly."""
+    try:
+        from jiter import from_json  # the SDK's own parser, when the SDK is installed
+    except ImportError:
+        from_json = None
+    problems, buffers = [], {}
+    for pos, event in enumerate(events):
+        if event.get("type") == "content_block_start" and (event.get("content_block") or {}).get("type") == "tool_use":
+            buffers[event.get("index")] = ""
+        elif event.get("type") == "content_block_delta" and event.get("index") in buffers:
+            part = (event.get("delta") or {}).get("partial_json")
+            if not isinstance(part, str):
+                continue
+            text = buffers[event["index"]] = buffers[event["index"]] + part
+            problem = _strict_problem(text, from_json)
+            if problem:
+                problems.append(f"event {pos}: the SDK cannot parse the tool input {text[-60:]!r}: {problem}")
+                buffers.pop(event["index"])
+    return problems
+
+
+def _strict_problem(text: str, from_json: Any) -> str | None:
+    if not text.strip():
+        return None
+    if from_json is not None:
+        try:
+            from_json(text.encode("utf-8", "surrogatepass"), partial_mode=True)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    if "\\ud8" in text.lower() or "\\udc" in text.lower():  # no jiter: the rule it applies to escapes
+        try:
+            json.dumps(json.loads(text), ensure_ascii=False).encode("utf-8")
+        except (ValueError, UnicodeEncodeError) as exc:
+            return f"a lone surrogate ({type(exc).__name__})"
+    return None
+
+
+def _without_ids(events: list[dict]) -> list[dict]:
+    """Events with the ids a gateway mints per call taken out (message id, tool_use ids)."""
+    out = []
+    for e in events:
+        if e.get("type") == "message_start":
+            e = {**e, "message": {k: v for k, v in (e.get("message") or {}).items() if k != "id"}}
+        elif e.get("type") == "content_block_start" and "id" in (e.get("content_block") or {}):
+            e = {**e, "content_block": {k: v for k, v in e["content_block"].items() if k != "id"}}
+        out.append(e)
+    return out
+
+
+def _difference(want: list[dict], got: list[dict], foreign: bool, what: str) -> Finding | None:
+    """How two translations of the same upstream data differ: in content (data) or only in events (policy)."""
+    if foreign:
+        want, got = _without_ids(want), _without_ids(got)
+    if want == got:
+        return None
+    a, b = comparable(want), comparable(got)
+    if a != b:
+        return Finding("data", _summary_kind(a, b), f"{what} gives different content: {_digest_difference(a, b)}")
+    return Finding("policy", "event_boundaries", f"{what} gives different events ({first_event_difference(want, got)})")
+
+
+def _summary_kind(want: dict, got: dict) -> str:
+    if want.get("error") != got.get("error"):
+        return "error_as_success" if want.get("error") else "invented"
+    wt, gt = want.get("tool_use") or [], got.get("tool_use") or []
+    if len(gt) < len(wt):
+        return "call_lost"
+    if len(gt) > len(wt):
+        return "call_split" if {t["name"] for t in gt} <= {t["name"] for t in wt} else "invented"
+    for w, g in zip(wt, gt):
+        if w["name"] != g["name"]:
+            return "name_lost"
+        if w["input"] != g["input"]:
+            return "args_lost"
+    for key, label in (("text", "text"), ("thinking", "reasoning")):
+        if want.get(key) != got.get(key):
+            return _text_kind(label, want.get(key) or "", got.get(key) or "")
+    return "text_lost" if want.get("stop_reason") == got.get("stop_reason") else "stop_reason"
+
+
+def _digest_difference(want: dict, got: dict) -> str:
+    for key in want.keys() | got.keys():
+        if want.get(key) != got.get(key):
+            return (
+                f"{key} {json.dumps(want.get(key), default=str)[:120]} vs {json.dumps(got.get(key), default=str)[:120]}"
+            )
+    return "?"
+
+
+def check_cassette(
+    cassette: Cassette,
+    translate: TranslateFn = translate_stream,
+    *,
+    foreign: bool | None = None,
+    strict: bool = False,
+) -> list[Check]:
+    """Run every invariant over every interaction of ``cassette``.
+
+    ``foreign`` (default: any translator but quirktape's) compares ids-insensitively and
+    makes policy findings warnings, unless ``strict``.
+    """
+    foreign = translate is not translate_stream if foreign is None else foreign
     results = {name: Check(name, True) for name in INVARIANTS}
     try:
         runs = [replay(cassette, i, translate=translate) for i in range(len(cassette.interactions))]
     except TranslatorFailed as exc:
-        return [Check(name, False, [str(exc)]) if name == "grammar" else Check(name, None) for name in INVARIANTS]
+        for name in INVARIANTS[2:]:
+            results[name].ok = None
+        results["grammar"].add(Finding("data", "crash", str(exc)))
+        for i in range(len(cassette.interactions)):
+            for finding in coverage(cassette, i):
+                results["coverage"].add(finding)
+        return list(results.values())
 
-    def fail(name: str, run: Replay, problems: list[str]) -> None:
-        if problems:
-            results[name].ok = False
-            prefix = f"interaction {run.index}: " if len(runs) > 1 else ""
-            results[name].details += [prefix + p for p in problems]
+    def add(name: str, run: Replay, finding: Finding) -> None:
+        if finding.category == "policy":
+            finding.warn = finding.warn or (foreign and not strict)
+        if len(runs) > 1:
+            finding.detail = f"interaction {run.index}: {finding.detail}"
+        results[name].add(finding)
 
     for run in runs:
-        fail("grammar", run, violations(run.events))
-        fail("conservation", run, conservation(run))
-        if run.interaction.response.is_stream:
-            for strategy in RECHUNKS:
-                try:
-                    other = replay(cassette, run.index, strategy, translate=translate).events
-                except TranslatorFailed as exc:
-                    fail("rechunk", run, [f"--rechunk {strategy}: {exc}"])
-                    continue
-                if other != run.events:
-                    fail(
-                        "rechunk",
-                        run,
-                        [f"--rechunk {strategy} gives different events ({first_event_difference(run.events, other)})"],
-                    )
-        reason = upstream_failed(run)
-        if reason:
-            ended = [e.get("type") for e in run.events[-1:]]
-            if ended != ["error"] or any(e.get("type") == "message_stop" for e in run.events):
-                fail("errors", run, [f"upstream failed ({reason}) but the stream ended with {ended}"])
-        if cassette.metadata.expect is not None:
-            fail("expect", run, expect_problems(cassette.metadata.expect, run.events))
+        for name, finding in _judge(cassette, run, translate, foreign):
+            add(name, run, finding)
     if cassette.metadata.expect is None:
         results["expect"].ok = None
     streams = [r for r in runs if r.interaction.response.is_stream]
@@ -288,10 +498,44 @@ def check_cassette(cassette: Cassette, translate: TranslateFn = translate_stream
     for run, whole in twins:
         got, want = comparable(run.events), comparable(whole.events)
         if got != want:
-            fail("stream-nonstream", run, [f"stream {got} != non-stream (interaction {whole.index}) {want}"])
+            detail = f"stream {got} != non-stream (interaction {whole.index}) {want}"
+            add("stream-nonstream", run, Finding("data", _summary_kind(want, got), detail))
     if not twins:
         results["stream-nonstream"].ok = None
-    return [results[name] for name in INVARIANTS]
+    return list(results.values())
+
+
+def _judge(cassette: Cassette, run: Replay, translate: TranslateFn, foreign: bool) -> Iterator[tuple[str, Finding]]:
+    """Every finding on one interaction, with the invariant it belongs to (twins are judged together)."""
+    for problem in violations(run.events):
+        policy = any(rule in problem for rule in _POLICY_GRAMMAR)
+        yield "grammar", Finding("policy" if policy else "spec", "empty_block" if policy else "grammar", problem)
+    for problem in sdk_problems(run.events):
+        yield "grammar", Finding("spec", "sdk_rejects", problem)
+    for finding in coverage(cassette, run.index):
+        yield "coverage", finding
+    for finding in conservation(run):
+        yield "conservation", finding
+    if run.interaction.response.is_stream:
+        for strategy in RECHUNKS:
+            try:
+                other = replay(cassette, run.index, strategy, translate=translate).events
+            except TranslatorFailed as exc:
+                yield "rechunk", Finding("data", "crash", f"--rechunk {strategy}: {exc}")
+                continue
+            found = _difference(run.events, other, foreign, f"--rechunk {strategy}")
+            if found:
+                yield "rechunk", found
+    reason = upstream_failed(run)
+    if reason:
+        ended = [e.get("type") for e in run.events[-1:]]
+        if ended != ["error"] or any(e.get("type") == "message_stop" for e in run.events):
+            kind = "error_as_success" if reason.startswith(("HTTP", "an in-band")) else "cut_as_success"
+            yield "errors", Finding("data", kind, f"upstream failed ({reason}) but the stream ended with {ended}")
+    if cassette.metadata.expect is not None:
+        for problem in expect_problems(cassette.metadata.expect, run.events):
+            usage = problem.startswith("usage.")
+            yield "expect", Finding("policy" if usage else "data", "usage" if usage else "expect", problem)
 
 
 def _request_key(interaction: Interaction) -> tuple[str, str]:

@@ -8,7 +8,10 @@ a replay is the same on every machine and every run.
 from __future__ import annotations
 
 import importlib
+import inspect
+import os
 import random
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,18 +71,36 @@ class TranslatorFailed(CassetteError):
 
 
 def load_translator(spec: str) -> TranslateFn:
-    """``module:callable`` -> the callable, for checking any translator, not only ours."""
+    """``module:callable`` -> the callable, for checking any translator, not only ours.
+
+    Modules are found in the current directory too, as pytest finds them. A callable that
+    cannot take the call ``replay`` makes is refused here, so a wrong signature is reported
+    as that, not as a translation that fails every invariant.
+    """
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise CassetteError(f"--translator must look like module:callable, not {spec!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         target = importlib.import_module(module_name)
         for part in attr.split("."):
             target = getattr(target, part)
     except (ImportError, AttributeError) as exc:
         raise CassetteError(f"cannot load translator {spec!r}: {exc}") from None
+    except Exception as exc:  # the module itself fails to import: its error, in one line
+        raise CassetteError(f"cannot load translator {spec!r}: {type(exc).__name__}: {exc}") from None
     if not callable(target):
         raise CassetteError(f"translator {spec!r} is not callable")
+    try:
+        inspect.signature(target).bind([b""], "openai", ending="eof", status=200, options=None, keep_ir=True)
+    except TypeError as exc:
+        raise CassetteError(
+            f"translator signature: {spec} cannot be called as fn(pieces, dialect, *, ending, status, options, "
+            f"keep_ir) ({exc})"
+        ) from None
+    except ValueError:
+        pass  # no signature to inspect (a builtin): the call itself will tell
     return target
 
 

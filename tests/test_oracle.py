@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from broken_translators import drop_second_tool
+from broken_translators import drop_second_tool, text_as_json_deltas
 from helpers import CASSETTES
 
 from recorder.cassette import load, parse_cassette
@@ -40,13 +40,62 @@ def test_bad_indices_fail_grammar():
     assert any("expected 0" in d for d in r["grammar"].details)
 
 
-def test_chunk_dependent_output_fails_rechunk():
+def test_chunk_dependent_content_fails_rechunk_as_data():
     def per_piece(pieces, dialect, **kw):
         pieces = list(pieces)
         events, ir = translate_stream(pieces, dialect, **kw)
-        return events + [{"type": "ping"}] * (len(pieces) % 2), ir
+        if len(pieces) % 2:  # some cuts lose the first text delta
+            first = next(i for i, e in enumerate(events) if e.get("delta", {}).get("type") == "text_delta")
+            events = events[:first] + events[first + 1 :]
+        return events, ir
 
-    assert results(load(TEXT), per_piece)["rechunk"].ok is False
+    check = results(load(TEXT), per_piece)["rechunk"]
+    assert check.ok is False
+    assert {(f.category, f.kind) for f in check.findings if not f.warn} == {("data", "text_lost")}
+
+
+def test_chunk_dependent_events_are_policy_warned_for_a_foreign_translator_and_failed_when_strict():
+    def per_piece(pieces, dialect, **kw):  # pings may come anywhere: the message is the same
+        pieces = list(pieces)
+        events, ir = translate_stream(pieces, dialect, **kw)
+        return events[:1] + [{"type": "ping"}] * (len(pieces) % 2) + events[1:], ir
+
+    lenient = results(load(TEXT), per_piece)["rechunk"]
+    assert lenient.ok is True and lenient.status == "warn"
+    assert {(f.category, f.kind, f.warn) for f in lenient.findings} == {("policy", "event_boundaries", True)}
+    strict = {c.invariant: c for c in check_cassette(load(TEXT), per_piece, strict=True)}["rechunk"]
+    assert strict.ok is False and strict.status == "FAIL"
+
+
+def test_quirktapes_own_translator_fails_on_policy_too():
+    def per_piece(pieces, dialect, **kw):
+        pieces = list(pieces)
+        events, ir = translate_stream(pieces, dialect, **kw)
+        return events[:1] + [{"type": "ping"}] * (len(pieces) % 2) + events[1:], ir
+
+    assert {c.invariant: c for c in check_cassette(load(TEXT), per_piece, foreign=False)}["rechunk"].ok is False
+
+
+def test_a_foreign_translator_that_mints_new_ids_per_call_is_not_a_rechunk_failure():
+    calls = iter(range(1000))
+
+    def fresh_ids(pieces, dialect, **kw):
+        events, ir = translate_stream(list(pieces), dialect, **kw)
+        n = next(calls)
+        return [
+            {**e, "message": {**e["message"], "id": f"msg_{n}"}} if e.get("type") == "message_start" else e
+            for e in events
+        ], ir
+
+    assert results(load(PARALLEL), fresh_ids)["rechunk"].status == "ok"
+    assert {c.invariant: c for c in check_cassette(load(PARALLEL), fresh_ids, foreign=False)}["rechunk"].ok is False
+
+
+def test_data_findings_name_their_kind():
+    dropped = results(load(PARALLEL), drop_second_tool)["conservation"]
+    assert ("data", "call_lost") in {(f.category, f.kind) for f in dropped.findings}
+    as_json = results(load(TEXT), text_as_json_deltas)["conservation"]
+    assert ("data", "text_lost") in {(f.category, f.kind) for f in as_json.findings}
 
 
 def test_success_over_an_error_fails_errors():
@@ -70,7 +119,9 @@ def test_success_over_an_error_fails_errors():
         return events, ir
 
     assert results(cassette)["errors"].ok is True
-    assert results(cassette, swallow)["errors"].ok is False
+    swallowed = results(cassette, swallow)["errors"]
+    assert swallowed.ok is False
+    assert [(f.category, f.kind) for f in swallowed.findings] == [("data", "cut_as_success")]
 
 
 def test_stream_that_differs_from_non_stream_fails():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .coverage import ANY_KEY, KEY, READ, First, gap, meta
 from .ir import DONE, ERROR, FINISH, META, REASONING, SIGNATURE, TEXT, TOOL, USAGE, count, error_fact, not_an_object
 
 FINISH_REASONS = {
@@ -157,6 +158,7 @@ class GeminiStream:
     def __init__(self, options: dict | None = None) -> None:
         self.serial = 0
         self.streamed: _StreamedCall | None = None
+        self.streamed_parts = 0
         self.meta_done = False
         self.counts: dict[str, Any] = {}
 
@@ -201,6 +203,10 @@ class GeminiStream:
         if obj.get("error"):
             return [error_fact(obj)]
         return [*self.payload(obj), *self.end(), (DONE,)]
+
+    def absorbed(self) -> int:
+        """Pieces of a Vertex call still streaming its arguments (GEM-08): they become facts when it closes."""
+        return self.streamed_parts
 
     def end(self) -> list[tuple]:
         out: list[tuple] = []
@@ -257,6 +263,7 @@ class GeminiStream:
             key, self.serial = self.serial, self.serial + 1
             if "args" not in call and (call.get("willContinue") or "partialArgs" in call):  # GEM-08
                 self.streamed = _StreamedCall(key, call_id, name)
+                self.streamed_parts += 1
                 self._partial_args(call.get("partialArgs"), out)
                 if not call.get("willContinue"):
                     self._close_streamed(out)
@@ -281,6 +288,7 @@ class GeminiStream:
         for arg in partial_args:
             if not isinstance(arg, dict):
                 continue
+            self.streamed_parts += 1
             steps = _path(arg.get("jsonPath", "")) if isinstance(arg.get("jsonPath"), str) else None
             if not steps:
                 out.append((ERROR, "api_error", f"unreadable partialArgs jsonPath {arg.get('jsonPath')!r}"))
@@ -302,3 +310,57 @@ class GeminiStream:
         if streamed is not None:
             self.streamed = None
             out.append((TOOL, streamed.key, streamed.id, streamed.name, None, streamed.args))
+
+
+# -- what a payload holds, field by field (coverage) ------------------------------------------------
+
+_RATINGS = meta("safety ratings per harm category")
+
+_PART = {
+    "text": READ,
+    "thought": READ,
+    "thoughtSignature": READ,
+    "functionCall": {"name": READ, "args": READ, "id": KEY, "partialArgs": READ, "willContinue": KEY},
+    "executableCode": gap("code the model ran with the code-execution tool"),
+    "codeExecutionResult": gap("the output of the code-execution tool"),
+    "inlineData": gap("inline media (images, audio) the model produced"),
+    "fileData": gap("a file the model referred to"),
+}
+
+FIELDS = {
+    "responseId": KEY,
+    "modelVersion": KEY,
+    "createTime": meta("creation time"),
+    "usageMetadata": {
+        "promptTokenCount": READ,
+        "cachedContentTokenCount": READ,
+        "toolUsePromptTokenCount": READ,
+        "candidatesTokenCount": READ,
+        "thoughtsTokenCount": READ,
+        ANY_KEY: meta("token breakdowns by modality, totals, traffic type and service tier"),
+    },
+    "promptFeedback": {
+        "blockReason": READ,
+        "blockReasonMessage": meta("the block reason in words"),
+        "safetyRatings": _RATINGS,
+    },
+    "candidates": First(
+        {
+            "content": {"role": meta('always "model"'), "parts": [_PART]},
+            "finishReason": READ,
+            "finishMessage": meta("the finish in words; it goes into the error when a call failed"),
+            "index": KEY,
+            "safetyRatings": _RATINGS,
+            "avgLogprobs": meta("mean token log-probability"),
+            "logprobsResult": meta("token log-probabilities"),
+            "tokenCount": meta("the candidate's token count"),
+            "citationMetadata": gap(
+                "citations of sources the text recites (not carried into Anthropic text blocks yet)"
+            ),
+            "groundingMetadata": gap("Google Search grounding: sources and the text spans they support"),
+            "urlContextMetadata": gap("the URLs the url-context tool retrieved"),
+        }
+    ),
+    "error": READ,
+}
+"""A ``GenerateContentResponse``: each streamed chunk and the complete response have the same shape."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .coverage import KEY, READ, gap, meta
 from .ir import DONE, FINISH, META, REASONING, TEXT, TOOL, USAGE, count, error_fact, not_an_object
 from .think import ThinkSplitter
 
@@ -55,6 +56,10 @@ class OllamaStream:
     def response(self, obj: Any) -> list[tuple]:
         return self.payload(obj) if isinstance(obj, dict) else [not_an_object(obj)]
 
+    def absorbed(self) -> int:
+        """Think tags consumed and text held back: content read that yields no fact yet."""
+        return self.think.absorbed if self.think else 0
+
     def end(self) -> list[tuple]:
         return self.think.flush() if self.think else []
 
@@ -78,3 +83,31 @@ class OllamaStream:
                 out.append((TOOL, key, call_id, name, args, None))
             else:
                 out.append((TOOL, key, call_id, name, None, args if args is not None else {}))
+
+
+# -- what a payload holds, field by field (coverage) ------------------------------------------------
+
+_TIMING = meta("Ollama: durations in nanoseconds")
+
+FIELDS = {
+    "model": KEY,
+    "created_at": meta("creation time"),
+    "message": {
+        "role": meta('always "assistant"'),
+        "content": READ,
+        "thinking": READ,
+        "tool_calls": READ,
+        "images": gap("images in the answer"),
+    },
+    "done": READ,
+    "done_reason": READ,
+    "prompt_eval_count": READ,
+    "eval_count": READ,
+    "total_duration": _TIMING,
+    "load_duration": _TIMING,
+    "prompt_eval_duration": _TIMING,
+    "eval_duration": _TIMING,
+    "context": meta("the tokens of the conversation so far, for the next request"),
+    "error": READ,
+}
+"""One line of ``/api/chat`` (streamed) or its complete response."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .coverage import ANY_KEY, KEY, READ, First, Shapes, dup, gap, meta
 from .gemini import encode_signature
 from .ir import (
     DONE,
@@ -93,6 +94,7 @@ class OpenAIStream:
         self.serial = 0
         self.meta_done = False
         self.nameless: dict[int, list[str]] = {}
+        self.nameless_parts = 0
         mode = (options or {}).get("think_tags")
         self.think = ThinkSplitter(mode) if mode else None
 
@@ -143,6 +145,10 @@ class OpenAIStream:
         out.extend(self.end())
         out.append((DONE,))
         return out
+
+    def absorbed(self) -> int:
+        """How many pieces of content were read without yielding a fact yet (think tags, arguments awaiting a name)."""
+        return self.nameless_parts + (self.think.absorbed if self.think else 0)
 
     def end(self) -> list[tuple]:
         out = self.think.flush() if self.think else []
@@ -306,6 +312,7 @@ class OpenAIStream:
             slot.has_args = True
         if args and not slot.name:
             self.nameless.setdefault(slot.key, []).append(args)
+            self.nameless_parts += 1
         elif slot.name:
             self.nameless.pop(slot.key, None)
         google = call.get("extra_content")
@@ -341,3 +348,119 @@ def _shape(field: str, value: Any) -> tuple:
 
 def _stops(choice: dict) -> dict:
     return {k: choice[k] for k in ("stop_reason", "matched_stop") if k in choice}
+
+
+# -- what a payload holds, field by field (coverage) ------------------------------------------------
+
+_ACCOUNTING = meta("token, time and cost accounting that Anthropic usage has no field for")
+
+USAGE_FIELDS = {
+    "prompt_tokens": READ,
+    "completion_tokens": READ,
+    "prompt_cache_hit_tokens": READ,
+    "prompt_tokens_details": {"cached_tokens": READ, "cache_write_tokens": READ, ANY_KEY: _ACCOUNTING},
+    ANY_KEY: _ACCOUNTING,
+}
+
+_TOOL_CALL = {
+    "index": KEY,
+    "id": KEY,
+    "type": meta('always "function"'),
+    "function": {"name": READ, "arguments": READ, "id": KEY},
+    "extra_content": {"google": {"thought_signature": READ}, "vertex": {"thought_signature": READ}},
+}
+
+_CONTENT_PART = {
+    "type": KEY,
+    "text": READ,
+    "thinking": [{"type": meta('"text"'), "text": READ}],
+    "closed": meta("Mistral: whether the thinking part is complete"),
+}
+
+DELTA = {
+    "role": meta('always "assistant"'),
+    "content": Shapes({"string": READ, "array": [Shapes({"string": READ, "object": _CONTENT_PART})]}),
+    "reasoning_content": Shapes({"string": READ, "object": {"text": READ, "signature": READ}}),
+    "reasoning": Shapes({"string": READ, "object": {"text": READ, "signature": READ}}),
+    "reasoning_details": [
+        {
+            "type": KEY,
+            "text": READ,
+            "summary": READ,
+            "data": READ,
+            "signature": READ,
+            "id": meta("OpenRouter: reasoning item id"),
+            "format": meta("OpenRouter: which provider's reasoning format"),
+            "index": meta("OpenRouter: position of the reasoning item"),
+        }
+    ],
+    "refusal": READ,
+    "tool_calls": [_TOOL_CALL],
+    "channel": meta('gpt-oss harmony channel ("analysis" for reasoning), implied by the field it arrives in'),
+    "token_id": meta("the sampled token's id"),
+    "index": meta("Mistral: the choice index, repeated inside the delta"),
+    "annotations": gap("url_citation annotations (citations are not carried into Anthropic text blocks yet)"),
+    "executed_tools": gap("Groq compound: server-side tool runs and their search results"),
+}
+
+_CHOICE = {
+    "index": KEY,
+    "finish_reason": READ,
+    "stop_reason": READ,
+    "matched_stop": READ,
+    "logprobs": meta("token log-probabilities"),
+    "native_finish_reason": meta("OpenRouter: the provider's own finish reason, already mapped into finish_reason"),
+    "content_filter_results": meta("Azure: content filter verdicts"),
+    "content_filter_offsets": meta("Azure: where the content filter ran"),
+    "obfuscation": meta("OpenAI: random padding against length side channels"),
+    "seed": meta("sampling seed"),
+    "token_ids": meta("vLLM: sampled token ids"),
+    "text": dup("delta", "Together: a copy of delta.content"),
+}
+
+_ENVELOPE = {
+    "id": KEY,
+    "model": KEY,
+    "object": meta('"chat.completion.chunk" / "chat.completion"'),
+    "created": meta("creation time"),
+    "system_fingerprint": meta("backend configuration fingerprint"),
+    "service_tier": meta("the service tier that served the request"),
+    "usage": USAGE_FIELDS,
+    "x_groq": {"usage": USAGE_FIELDS, ANY_KEY: meta("Groq: request id, seed and per-model usage breakdown")},
+    "error": READ,
+    "message": READ,
+    "type": READ,
+    "code": READ,
+    "param": meta("the request parameter an error is about"),
+    "provider": meta("OpenRouter: which provider served the request"),
+    "obfuscation": meta("OpenAI: random padding against length side channels"),
+    "p": meta("Mistral: random padding against length side channels"),
+    "prompt_filter_results": meta("Azure: content filter verdicts on the prompt"),
+    "timings": meta("llama.cpp: prompt and generation timings"),
+    "sla_metrics": meta("Snowflake: latency metrics"),
+    "moderation": meta("moderation verdicts"),
+    "system": meta("watsonx: warnings about the request"),
+    "model_id": meta("watsonx: the model id again"),
+    "model_version": meta("watsonx: the model's version"),
+    "created_at": meta("watsonx: creation time"),
+    "prompt_token_ids": meta("vLLM: the prompt's token ids"),
+    "prompt_text": meta("vLLM: the prompt as text"),
+    "tool_call_generating": meta("vmlx: a tool call is being generated (its deltas come later)"),
+    "citations": gap("Perplexity: the source URLs the text's [n] markers refer to"),
+    "search_results": gap("Perplexity: the search results behind the answer"),
+}
+
+FIELDS = {
+    **_ENVELOPE,
+    "choices": First({**_CHOICE, "delta": DELTA, "message": dup("delta", "cumulative snapshot of delta (MIX-08)")}),
+}
+"""A streamed ``chat.completion.chunk``."""
+
+RESPONSE_FIELDS = {**_ENVELOPE, "choices": First({**_CHOICE, "message": DELTA})}
+"""A complete ``chat.completion``."""
+
+EVENTS = {
+    "error": READ,
+    "hermes.tool.progress": meta("Hermes agent: progress of its own server-side tools, for its UI (SSE-05)"),
+}
+"""SSE event names read besides unnamed data (``error`` carries an error object), or knowingly ignored."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from . import gemini, ollama, openai
+from .coverage import AFTER_END, READ, Trace
 from .emitter import Emitter
 from .gemini import GeminiStream
 from .ir import DONE, ERROR, error_fact, error_type, not_an_object
@@ -33,14 +35,20 @@ class Dialect:
 
     name: str
     parser: Callable[[dict | None], Any]
+    fields: Any
+    """What a streamed payload holds, field by field: read, metadata, or a known gap (``coverage``)."""
+    response_fields: Any
+    """The same for a complete (non-streaming) response."""
+    events: dict[str, Any] = field(default_factory=lambda: {"error": READ})
+    """SSE event names this dialect reads (``READ``) or knowingly ignores (``meta``); others are unread."""
     framing: str = "sniff"
     """``sniff``: decided by the body's first byte (SSE, JSON array, whole JSON); ``ndjson``: one JSON per line."""
 
 
 DIALECTS: dict[str, Dialect] = {
-    "openai": Dialect("openai", OpenAIStream),
-    "gemini": Dialect("gemini", GeminiStream),
-    "ollama": Dialect("ollama", OllamaStream, framing="ndjson"),
+    "openai": Dialect("openai", OpenAIStream, openai.FIELDS, openai.RESPONSE_FIELDS, openai.EVENTS),
+    "gemini": Dialect("gemini", GeminiStream, gemini.FIELDS, gemini.FIELDS),
+    "ollama": Dialect("ollama", OllamaStream, ollama.FIELDS, ollama.FIELDS, framing="ndjson"),
 }
 
 
@@ -65,12 +73,15 @@ class Translator:
         status: int = 200,
         options: dict | None = None,
         keep_ir: bool = False,
+        trace: bool = False,
     ) -> None:
         self.dialect = get_dialect(dialect)
         self.parser = self.dialect.parser(options)
         self.emitter = Emitter(model)
         self.status = status
-        self.ir: list[tuple] | None = [] if keep_ir else None
+        self.ir: list[tuple] | None = [] if keep_ir or trace else None
+        self.trace: Trace | None = [] if trace else None
+        """With ``trace`` (which keeps the IR too): each payload the framing yielded, and the facts read from it."""
         # The framing is read off the body, not the headers (SSE-10: servers mislabel it):
         # an error status or a JSON object is read whole at the end; "[" is a streamed JSON
         # array (Gemini without alt=sse); anything else is an event stream.
@@ -104,6 +115,9 @@ class Translator:
             facts = self._facts(event, payload)
             if ir is not None:
                 ir.extend(facts)
+                if self.trace is not None:
+                    after = self.done and not facts  # FIN-08: past the end-of-stream marker
+                    self.trace.append((AFTER_END if after else event, payload, facts, self.parser.absorbed()))
             apply(facts)
         return self.emitter.take()
 
@@ -112,11 +126,17 @@ class Translator:
         if ending not in ENDINGS:
             raise ValueError(f"unknown stream ending {ending!r} (known: {', '.join(ENDINGS)})")
         if self.whole is not None:
-            facts = self._whole_body(b"".join(self.whole))
+            body = b"".join(self.whole)
+            facts = self._whole_body(body)
+            if self.trace is not None:
+                self.trace.append((None, body.decode("utf-8", "replace").lstrip("\ufeff"), facts, 0))
         else:
             facts = []
             for event, payload in self.decoder.close() if self.decoder else ():
-                facts.extend(self._facts(event, payload))
+                read = self._facts(event, payload)
+                if self.trace is not None:
+                    self.trace.append((event, payload, read, self.parser.absorbed()))
+                facts.extend(read)
             facts.extend(self.parser.end())
         if self.ir is not None:
             self.ir.extend(facts)

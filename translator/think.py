@@ -22,13 +22,14 @@ def _tag_prefix_len(text: str, tag: str) -> int:
 
 
 class ThinkSplitter:
-    __slots__ = ("inside", "held")
+    __slots__ = ("inside", "held", "absorbed")
 
     def __init__(self, mode: str) -> None:
         if mode not in ("tags", "open"):
             raise ValueError(f"think_tags must be 'tags' or 'open', not {mode!r}")
         self.inside = mode == "open"
         self.held = ""
+        self.absorbed = 0  # tags consumed and text held back: content read that yields no fact yet
 
     def split(self, text: str) -> list[tuple]:
         out: list[tuple] = []
@@ -43,11 +44,13 @@ class ThinkSplitter:
                     out.append((kind, text[:at]))
                 text = text[at + len(tag) :]
                 self.inside = not self.inside
+                self.absorbed += 1
                 continue
             keep = _tag_prefix_len(text, tag)
             if len(text) > keep:
                 out.append((kind, text[: len(text) - keep]))
             self.held = text[len(text) - keep :]
+            self.absorbed += keep > 0
             break
         return out
 
