@@ -163,3 +163,24 @@ def test_only_the_same_request_makes_a_twin():
     body["string"] = body["string"].replace("20", "21")
     data["metadata"]["expect"] = None
     assert results(parse_cassette(data))["stream-nonstream"].ok is None
+
+
+def test_tool_input_the_sdk_rejects_fails_grammar_as_spec():
+    """Python's json takes a lone surrogate escape; the SDK's strict parser rejects the whole stream."""
+    from recorder.oracle import sdk_problems
+
+    def events(partial: str) -> list[dict]:
+        return [
+            {"type": "message_start", "message": {"id": "m", "model": "m", "usage": {}}},
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "tool_use", "id": "t", "name": "f", "input": {}},
+            },
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": partial}},
+        ]
+
+    assert json.loads('{"a": "\\ud800"}') == {"a": "\ud800"}
+    assert sdk_problems(events('{"a": "\\ud800"}'))
+    assert sdk_problems(events('{"a": "\\ud83d\\ude00"}')) == []
+    assert sdk_problems(events('{"a": "\\ud8')) == []  # a prefix the SDK's partial parser accepts

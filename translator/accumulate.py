@@ -1,8 +1,11 @@
 """Anthropic stream events -> the ``Message`` a non-streaming call would return.
 
-One pure fold, the shape of the Anthropic SDK's ``accumulate_event``, so
-"stream equals non-stream" is a single equality check. Tool input is parsed
-when its block stops, the way the SDK's partial reader leaves it.
+One pure fold, the shape of the Anthropic SDK's ``accumulate_event`` (its beta variant, the
+superset), so "stream equals non-stream" is a single equality check and our message is the
+one an SDK client ends up holding. Tool input is parsed when its block stops, or at
+``message_delta`` for a block ``max_tokens`` left open, the way the SDK's partial reader
+leaves it. A block of a type we do not know (``compaction``, ``fallback``, …) is kept as it
+started; only deltas the SDK knows change a block, and the grammar reports any other.
 """
 
 from __future__ import annotations
@@ -12,6 +15,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from .jsontext import loads_partial
+
+# What the SDK takes from ``message_delta``: these usage counts are cumulative and replace the
+# ``message_start`` value when given; other usage keys keep the ``message_start`` value.
+_DELTA_USAGE = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "server_tool_use",
+    "output_tokens_details",
+    "iterations",
+    "fallback_credit",
+)
+# Message fields a ``message_delta`` event may carry beside its delta, replacing the value when given.
+_EVENT_FIELDS = ("context_management", "input_transformations")
 
 
 def accumulate_event(message: dict | None, event: dict, buffers: dict[int, list[str]]) -> dict | None:
@@ -23,32 +41,54 @@ def accumulate_event(message: dict | None, event: dict, buffers: dict[int, list[
         return None
     content = message["content"]
     if kind == "content_block_start":
-        content.append(copy.deepcopy(event["content_block"]))
+        block = copy.deepcopy(event["content_block"])
+        content.append(block)
+        if block.get("type") == "fallback":  # the model that actually served the response (fallback_response.sse)
+            message["model"] = block["to"]["model"]
     elif kind == "content_block_delta":
-        block = content[event["index"]]
-        delta = event["delta"]
-        dtype = delta["type"]
-        if dtype == "text_delta":
-            block["text"] += delta["text"]
-        elif dtype == "thinking_delta":
-            block["thinking"] += delta["thinking"]
-        elif dtype == "signature_delta":
-            block["signature"] = delta["signature"]
-        elif dtype == "input_json_delta":
-            buffers.setdefault(event["index"], []).append(delta["partial_json"])
-        elif dtype == "citations_delta":
-            block.setdefault("citations", []).append(delta["citation"])
+        _apply_delta(content[event["index"]], event["index"], event["delta"], buffers)
     elif kind == "content_block_stop":
         _settle(content, event["index"], buffers)
     elif kind == "message_delta":
-        delta = event.get("delta", {})
-        message["stop_reason"] = delta.get("stop_reason")
-        message["stop_sequence"] = delta.get("stop_sequence")
-        usage = event.get("usage") or {}
-        for key, value in usage.items():
-            if value is not None:
-                message["usage"][key] = value
+        _apply_message_delta(message, event, buffers)
     return message
+
+
+def _apply_delta(block: dict, index: int, delta: dict, buffers: dict[int, list[str]]) -> None:
+    """Each delta the way the SDK applies it; tool JSON waits in ``buffers`` until its block is settled."""
+    dtype = delta["type"]
+    if dtype == "text_delta":
+        block["text"] += delta["text"]
+    elif dtype == "thinking_delta":
+        block["thinking"] += delta["thinking"]
+    elif dtype == "signature_delta":
+        block["signature"] = delta["signature"]
+    elif dtype == "input_json_delta":
+        buffers.setdefault(index, []).append(delta["partial_json"])
+    elif dtype == "citations_delta":
+        block.setdefault("citations", []).append(delta["citation"])
+    elif dtype == "compaction_delta":  # the summary replaces the block's nulls (compaction_response.sse)
+        block["content"] = delta.get("content")
+        block["encrypted_content"] = delta.get("encrypted_content")
+
+
+def _apply_message_delta(message: dict, event: dict, buffers: dict[int, list[str]]) -> None:
+    """Stop reason, sequence and details as the delta says (``None`` when absent); the rest only when given."""
+    delta = event.get("delta", {})
+    message["stop_reason"] = delta.get("stop_reason")
+    message["stop_sequence"] = delta.get("stop_sequence")
+    message["stop_details"] = delta.get("stop_details")
+    if delta.get("container") is not None:
+        message["container"] = delta["container"]
+    for key in _EVENT_FIELDS:
+        if event.get(key) is not None:
+            message[key] = event[key]
+    usage = event.get("usage") or {}
+    for key in _DELTA_USAGE:
+        if usage.get(key) is not None:
+            message["usage"][key] = usage[key]
+    for index in list(buffers):  # no block content follows message_delta: a block max_tokens left open is final
+        _settle(message["content"], index, buffers)
 
 
 def _settle(content: list[dict], index: int, buffers: dict[int, list[str]]) -> None:

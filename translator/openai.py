@@ -222,6 +222,8 @@ class OpenAIStream:
             if isinstance(calls, dict):  # TC-14: a lone object instead of an array
                 calls = [calls]
             if isinstance(calls, list):
+                if len(calls) > 1:  # an index is the call's place in the message: several in one delta go in order
+                    calls = sorted(calls, key=_index_order)
                 for call in calls:
                     if type(call) is dict:
                         self._tool_call(call, out)
@@ -335,6 +337,12 @@ def _name_from_arguments(key: int, text: str) -> list[tuple]:
         return []
     rest = {k: v for k, v in inner.items() if k != "_name"}
     return [(TOOL, key, None, inner["_name"], None, rest)]
+
+
+def _index_order(call: Any) -> int:
+    """Sort key for the calls of one delta: by ``index`` where it is a number, else where they stand."""
+    index = call.get("index") if type(call) is dict else None
+    return index if type(index) is int else -1
 
 
 _FIRST = (0, None, "0")
