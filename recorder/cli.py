@@ -16,6 +16,7 @@ import click
 from translator import DIALECTS, accumulate, encode_sse, stream_error, translate_stream
 
 from .asgi import bind, serve_forever, url_of
+from .captured import captured, read_output
 from .cassette import CassetteError, dumps, iter_cassette_paths, load, save, write_atomic
 from .catalogue import coverage
 from .diff import event_diff
@@ -24,7 +25,7 @@ from .mutate import VARIANTS, answers, mutate
 from .oracle import check_cassette
 from .proxy import proxy_app
 from .record import record
-from .replay import load_translator, replay
+from .replay import load_translator, pick, replay
 from .report import report
 from .serve import library, serve_app
 from .shrink import DIFFERS, SHRINKABLE, fails, shrink
@@ -130,7 +131,14 @@ def replay_cmd(cassette_path, fmt, rechunk, interaction, translator_spec):
 @TRANSLATOR
 @click.option("--strict", is_flag=True, help="With --translator: fail on policy findings too, instead of warning.")
 @click.option("--failures-only", is_flag=True, help="Print only failing checks and unreadable cassettes.")
-def check_cmd(paths, as_json, translator_spec, strict, failures_only):
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False),
+    help="Judge this captured Anthropic output (SSE or a complete message) of a gateway against one CASSETTE.",
+)
+@click.option("--interaction", type=int, help="With --output: the interaction it answered (default: the first).")
+def check_cmd(paths, as_json, translator_spec, strict, failures_only, output_path, interaction):
     """Run the oracle over cassettes (files or directories, default cassettes/).
 
     Every cassette gets its rows, even when another one cannot be read. Exit 2 when any
@@ -138,6 +146,8 @@ def check_cmd(paths, as_json, translator_spec, strict, failures_only):
     """
     files = iter_cassette_paths(list(paths) or ["cassettes"])
     translate = _translator(translator_spec)
+    if output_path:
+        translate = _captured(output_path, files, translator_spec, interaction)
     results: list[tuple[Path, list | str]] = []
     tags: set[str] = set()
     show = sys.stderr.isatty() and not as_json
@@ -146,6 +156,8 @@ def check_cmd(paths, as_json, translator_spec, strict, failures_only):
             click.echo(f"\r\x1b[K[{n}/{len(files)}] {path}", err=True, nl=False)
         try:
             cassette = load(path)
+            if output_path:
+                cassette.interactions = [cassette.interactions[pick(cassette, interaction)]]
             checks = check_cassette(cassette, translate, strict=strict)
         except CassetteError as exc:
             results.append((path, _one_line(exc, path)))
@@ -170,6 +182,19 @@ def check_cmd(paths, as_json, translator_spec, strict, failures_only):
             click.echo(f"{count['warn']} checks with warnings, {unreadable} unreadable cassettes")
         click.echo(f"{count['ok'] + count['warn']} passed, {count['FAIL']} failed")
     sys.exit(2 if unreadable else 1 if count["FAIL"] else 0)
+
+
+def _captured(output_path: str, files: list[Path], translator_spec: str | None, interaction: int | None):
+    if len(files) != 1 or translator_spec:
+        raise BadInput("--output judges one captured output against exactly one cassette (and no --translator)")
+    try:
+        body = Path(output_path).read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{output_path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return captured(read_output(body))
+    except CassetteError as exc:
+        raise BadInput(f"{output_path}: {exc}") from None
 
 
 def _one_line(exc: Exception, path: Path) -> str:

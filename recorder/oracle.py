@@ -490,7 +490,7 @@ def check_cassette(
         results["expect"].ok = None
     streams = [r for r in runs if r.interaction.response.is_stream]
     wholes = [r for r in runs if not r.interaction.response.is_stream]
-    if not streams:
+    if not streams or not getattr(translate, "rechunkable", True):
         results["rechunk"].ok = None
     twins = [
         (run, whole) for run in streams for whole in wholes[:1] if _same_request(run.interaction, whole.interaction)
@@ -516,7 +516,7 @@ def _judge(cassette: Cassette, run: Replay, translate: TranslateFn, foreign: boo
         yield "coverage", finding
     for finding in conservation(run):
         yield "conservation", finding
-    if run.interaction.response.is_stream:
+    if run.interaction.response.is_stream and getattr(translate, "rechunkable", True):
         for strategy in RECHUNKS:
             try:
                 other = replay(cassette, run.index, strategy, translate=translate).events

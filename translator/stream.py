@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import gemini, ollama, openai
+from . import anthropic, gemini, ollama, openai
+from .anthropic import AnthropicStream
 from .coverage import AFTER_END, READ, Trace
 from .emitter import Emitter
 from .gemini import GeminiStream
@@ -49,6 +50,7 @@ DIALECTS: dict[str, Dialect] = {
     "openai": Dialect("openai", OpenAIStream, openai.FIELDS, openai.RESPONSE_FIELDS, openai.EVENTS),
     "gemini": Dialect("gemini", GeminiStream, gemini.FIELDS, gemini.FIELDS),
     "ollama": Dialect("ollama", OllamaStream, ollama.FIELDS, ollama.FIELDS, framing="ndjson"),
+    "anthropic": Dialect("anthropic", AnthropicStream, anthropic.FIELDS, anthropic.RESPONSE_FIELDS, anthropic.EVENTS),
 }
 
 
@@ -77,6 +79,7 @@ class Translator:
     ) -> None:
         self.dialect = get_dialect(dialect)
         self.parser = self.dialect.parser(options)
+        self.named = {name for name, what in self.dialect.events.items() if what == READ}
         self.emitter = Emitter(model)
         self.status = status
         self.ir: list[tuple] | None = [] if keep_ir or trace else None
@@ -155,7 +158,8 @@ class Translator:
                 return [(ERROR, "api_error", "upstream JSON array ended before its closing ]")]
             if event == "error":
                 return [error_fact(_loads_or_text(data))]
-            return []  # SSE-05: unknown named events are not chunks
+            if event not in self.named:
+                return []  # SSE-05: named events the dialect does not read are not chunks
         if not data or data[0] == ":" or data.isspace():
             return []  # SSE-03: empty or keepalive data
         if data == self.parser.done_sentinel:
