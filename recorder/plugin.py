@@ -2,19 +2,27 @@
 
 Registered through the ``pytest11`` entry point, so installing quirktape is enough.
 
-Collection: every quirktape cassette (a ``*.yaml``/``*.yml`` file with top-level ``version``
-and ``interactions``) under a configured directory (``--quirktape-dir DIR``, repeatable, or the
-``quirktape_dirs`` ini option) becomes one test, ``<path>::oracle``, that runs the oracle over it;
-so does a cassette named on the command line (``pytest cassettes/``, ``pytest my.yaml``). Under a
-directory named on the command line only files that are recognisably quirktape's (with
-``metadata`` or a ``response.quirktape`` section) are collected, so plain vcrpy cassettes and
-other YAML are left alone. Configured directories are added to what a bare ``pytest`` collects;
-with ini-only configuration, explicit paths on the command line win.
+Collection: a ``*.yaml``/``*.yml`` cassette (top-level ``interactions``) that holds an LLM exchange
+becomes one test, ``<path>::oracle``, that runs the oracle over it, wherever it is looked for:
+under a configured directory (``--quirktape-dir DIR``, repeatable, or the ``quirktape_dirs`` ini
+option), under a directory named on the command line (``pytest cassettes/``) or named itself
+(``pytest my.yaml``). An interaction is an LLM exchange when its response body, else its request
+path, speaks a dialect quirktape translates (``recorder.sniff``); only those interactions are
+judged, each in that dialect unless its ``response.quirktape`` names one. A cassette with none
+(a plain vcrpy cassette of a JSON API, an Anthropic call) and other YAML are left alone. A file
+that looks like a cassette but cannot be read or is not a valid cassette is a failing test that
+names the file and the error: a broken cassette never vanishes. Configured directories are added
+to what a bare ``pytest`` collects; with ini-only configuration, explicit paths on the command
+line win.
 
-Options: ``--quirktape-update`` rewrites ``metadata.expect`` of the cassettes whose ``expect``
-check fails from the current translation and prints what changed; ``--quirktape-rechunk=N``
-adds N random rechunkings (seeds 1000, 1001, ...) per cassette; ``--quirktape-translator
-module:callable`` (or ini ``quirktape_translator``) checks another translator.
+Options: ``--quirktape-update`` writes ``metadata.expect`` of the cassettes whose ``expect`` fails
+or is missing from quirktape's own translation and prints what changed, but only where every other
+invariant passes (an expectation must not bless a broken translation), and never together with
+``--quirktape-translator`` (a usage error: it would bless the translator under test);
+``--quirktape-strict`` (or ini ``quirktape_strict``) fails a cassette without ``expect``, which is
+otherwise listed in the summary; ``--quirktape-rechunk=N`` adds N random rechunkings (seeds 1000,
+1001, ...) per cassette; ``--quirktape-translator module:callable`` (or ini
+``quirktape_translator``) checks another translator.
 
 Network: while a cassette is checked, and in tests using the quirktape fixtures, connecting
 anywhere but loopback (127.0.0.0/8, ::1, localhost) raises ``NetworkBlocked`` and fails the test.
@@ -33,22 +41,24 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
-from translator import accumulate, stream_error
+from translator import DIALECTS, accumulate, stream_error
 
 from .cassette import Cassette, CassetteError, Expect, load, parse_cassette, save_expect
 from .oracle import Check, Unreadable, check_cassette, expect_from, expect_problems, first_event_difference
-from .replay import TranslateFn, load_translator, replay, translate_stream
+from .replay import Replay, TranslateFn, load_translator, replay, translate_stream
+from .sniff import FOREIGN, body_dialect, url_dialect
 from .transport import ReplayTransport
 
 __all__ = ["NetworkBlocked", "NetworkGuard", "Replayed"]
 
 RANDOM_SEED_BASE = 1000
 _SUFFIXES = (".yaml", ".yml")
-_TOP_LEVEL_INTERACTIONS = re.compile(r"^interactions\s*:", re.MULTILINE)
+_TOP_LEVEL_INTERACTIONS = re.compile(r'^\{?"?interactions"?\s*:', re.MULTILINE)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -151,14 +161,11 @@ class _State:
     translator: str = "translator.translate_stream"
     rechunk: int = 0
     update: bool = False
+    strict: bool = False
 
-    def scope(self, path: Path) -> str | None:
-        """``loose`` (any cassette), ``strict`` (only recognisably quirktape's) or None (not ours)."""
-        if path in self.arg_files or any(path.is_relative_to(d) for d in self.dirs):
-            return "loose"
-        if any(path.is_relative_to(d) for d in self.arg_dirs):
-            return "strict"
-        return None
+    def covers(self, path: Path) -> bool:
+        """Whether ``path`` is where cassettes are looked for: named, or under a configured or named directory."""
+        return path in self.arg_files or any(path.is_relative_to(d) for d in self.dirs + self.arg_dirs)
 
 
 _STATE = pytest.StashKey[_State]()
@@ -178,7 +185,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--quirktape-update",
         action="store_true",
         default=False,
-        help="rewrite metadata.expect of failing cassettes from the current translation and show the change",
+        help="write metadata.expect of the cassettes whose expect fails or is missing, from quirktape's own "
+        "translator, where every other invariant passes, and show the change (a usage error with "
+        "--quirktape-translator: expectations are never blessed from the translator under test)",
+    )
+    group.addoption(
+        "--quirktape-strict",
+        action="store_true",
+        default=None,
+        help="fail a cassette that has no expect block (otherwise listed in the summary)",
     )
     group.addoption(
         "--quirktape-rechunk",
@@ -195,6 +210,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("quirktape_dirs", "directories whose quirktape cassettes are collected as tests", type="paths")
     parser.addini("quirktape_translator", "the translator to check, as module:callable", default="")
+    parser.addini("quirktape_strict", "fail a cassette that has no expect block", type="bool", default=False)
 
 
 def _explicit_args(config: pytest.Config) -> tuple[set[Path], list[Path]]:
@@ -225,13 +241,30 @@ def _load_translator(spec: str, config: pytest.Config) -> TranslateFn:
             raise pytest.UsageError(f"quirktape: {first}") from None
 
 
+def _refuse_foreign_update(state: _State) -> None:
+    """An expectation written from the translator under test would make it pass whatever it does.
+
+    Refused before anything runs, as snapshot tools refuse flags that cannot go together: a
+    half-run that fails item by item would leave the same decision to the user, later.
+    """
+    if state.update and state.translate is not translate_stream:
+        raise pytest.UsageError(
+            f"quirktape: --quirktape-update writes expectations only from quirktape's own translator, not from "
+            f"the translator under test ({state.translator}); update without --quirktape-translator "
+            "(-o quirktape_translator= overrides the ini option), then check it"
+        )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     state = _State(update=config.getoption("quirktape_update"), rechunk=config.getoption("quirktape_rechunk"))
     if state.rechunk < 0:
         raise pytest.UsageError("quirktape: --quirktape-rechunk needs a number of rechunkings >= 0")
+    strict = config.getoption("quirktape_strict")
+    state.strict = config.getini("quirktape_strict") if strict is None else strict
     spec = config.getoption("quirktape_translator") or config.getini("quirktape_translator")
     if spec:
         state.translate, state.translator = _load_translator(spec, config), spec
+    _refuse_foreign_update(state)
     state.arg_files, state.arg_dirs = _explicit_args(config)
     cli_dirs = [config.invocation_params.dir / d for d in config.getoption("quirktape_dir")]
     ini_dirs = list(config.getini("quirktape_dirs"))
@@ -253,7 +286,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     state = config.stash.get(_STATE, None)
-    if state is None or not (state.dirs or state.update or state.rechunk or state.translate is not translate_stream):
+    if state is None or not (
+        state.dirs or state.update or state.strict or state.rechunk or state.translate is not translate_stream
+    ):
         return None
     parts = [f"translator {state.translator}"]
     if state.dirs:
@@ -261,7 +296,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if state.rechunk:
         parts.append(f"+{state.rechunk} random rechunkings")
     if state.update:
-        parts.append("updating failing expectations")
+        parts.append("updating failing and missing expectations")
+    if state.strict:
+        parts.append("strict: a cassette without expect fails")
     return "quirktape: " + "; ".join(parts)
 
 
@@ -275,56 +312,137 @@ def _relative(path: Path, root: Path) -> str:
 # Collection.
 
 
-def _cassette_data(path: Path, scope: str) -> tuple[bool, dict | None]:
-    """(is it a cassette, its parsed data). A YAML error in a configured directory still counts
-    when the file declares top-level ``interactions``, so that a broken cassette fails loudly."""
+def _uri(interaction: Any) -> str | None:
+    """The request URI of one raw interaction, or None when it has none to read."""
+    request = interaction.get("request") if isinstance(interaction, dict) else None
+    uri = request.get("uri") if isinstance(request, dict) else None
+    return uri if isinstance(uri, str) else None
+
+
+def _body_text(interaction: Any) -> str:
+    response = interaction.get("response") if isinstance(interaction, dict) else None
+    body = response.get("body") if isinstance(response, dict) else None
+    string = body.get("string") if isinstance(body, dict) else None
+    if isinstance(string, bytes):
+        return string.decode("utf-8", "replace")
+    return string if isinstance(string, str) else ""
+
+
+def _llm_dialect(interaction: Any) -> str | None:
+    """The upstream dialect quirktape translates that one raw interaction speaks; None: not an LLM
+    exchange to judge (``sniff.FOREIGN`` formats, Anthropic included, are no translator input).
+
+    The body speaks louder than the URL, as in ``quirktape import``: an Anthropic answer is the
+    target format whatever the path; an error or empty body leaves it to the request path.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False, None
-    if "interactions" not in text:
-        return False, None
+        path = urlsplit(_uri(interaction) or "").path
+    except ValueError:
+        path = ""
+    dialect = body_dialect(_body_text(interaction)) or url_dialect(path)
+    return dialect if dialect in DIALECTS and dialect not in FOREIGN else None
+
+
+def _declare_dialect(interaction: Any, dialect: str) -> None:
+    """A response that names no dialect is judged in the one it was recognised by: read in the
+    default one instead, a Gemini body translates into an empty message that passes every invariant."""
+    response = interaction.get("response") if isinstance(interaction, dict) else None
+    tape = response.setdefault("quirktape", {}) if isinstance(response, dict) else None
+    if isinstance(tape, dict):
+        tape.setdefault("dialect", dialect)
+
+
+@dataclass
+class _Subject:
+    """One cassette file for the oracle: all of it (what ``--quirktape-update`` writes back) and
+    the positions of the interactions judged (its LLM exchanges)."""
+
+    cassette: Cassette
+    judged: list[int]
+
+    def judged_cassette(self) -> Cassette:
+        if len(self.judged) == len(self.cassette.interactions):
+            return self.cassette
+        interactions = [self.cassette.interactions[n] for n in self.judged]
+        return self.cassette.model_copy(update={"interactions": interactions})
+
+    def left_out(self) -> list[int]:
+        return [n for n in range(len(self.cassette.interactions)) if n not in self.judged]
+
+
+def _subject(data: dict, rel: str) -> _Subject | CassetteError | None:
+    """The cassette in ``data`` with its LLM exchanges marked; None when it holds none.
+
+    An interaction without a request URI cannot be told apart, so it counts as judged: the
+    cassette then fails validation, loudly, instead of vanishing.
+    """
+    interactions = data["interactions"]
+    dialects = [_llm_dialect(i) for i in interactions]
+    judged = [n for n, (i, d) in enumerate(zip(interactions, dialects)) if d or _uri(i) is None]
+    if not judged:
+        return None
+    for interaction, dialect in zip(interactions, dialects):
+        if dialect:
+            _declare_dialect(interaction, dialect)
+    try:
+        return _Subject(parse_cassette(data, rel), judged)
+    except CassetteError as exc:
+        return exc
+
+
+def _yaml_error(exc: Exception, rel: str) -> CassetteError:
+    """What YAML could not read, in one line: the file, the line, the problem."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}" if mark else ""
+    problem = " ".join((getattr(exc, "problem", None) or str(exc) or type(exc).__name__).split())
+    return CassetteError(f"{rel}: not valid YAML{where}: {problem}")
+
+
+def _read(path: Path, rel: str) -> _Subject | CassetteError | None:
+    """What a YAML file gives the oracle: a cassette to judge; the error that makes a file that
+    looks like a cassette unusable (a failing test, never a vanished one); or None when it is not
+    ours (no cassette, or no LLM exchange in it)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        looks = _TOP_LEVEL_INTERACTIONS.search(raw.decode("utf-8", "replace"))
+        return CassetteError(f"{rel}: not UTF-8 text (byte {exc.start})") if looks else None
+    if "interactions" not in text:  # cheap: most YAML is not a cassette
+        return None
     try:
         data = yaml.load(text, Loader=_Loader)
-    except (yaml.YAMLError, RecursionError, ValueError):
-        return scope == "loose" and bool(_TOP_LEVEL_INTERACTIONS.search(text)), None
-    if not isinstance(data, dict) or "interactions" not in data or "version" not in data:
-        return False, None
-    if scope == "strict":
-        interactions = data["interactions"] if isinstance(data["interactions"], list) else []
-        ours = "metadata" in data or any(
-            isinstance(i, dict) and isinstance(i.get("response"), dict) and "quirktape" in i["response"]
-            for i in interactions
-        )
-        if not ours:
-            return False, None
-    return True, data
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        return _yaml_error(exc, rel) if _TOP_LEVEL_INTERACTIONS.search(text) else None
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        return None
+    return _subject(data, rel)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix not in _SUFFIXES:
         return None
     state = parent.config.stash.get(_STATE, None)
-    if state is None:
+    if state is None or not state.covers(file_path.resolve()):
         return None
-    scope = state.scope(file_path.resolve())
-    if scope is None:
+    subject = _read(file_path, _relative(file_path, parent.config.rootpath))
+    if subject is None:
         return None
-    is_cassette, data = _cassette_data(file_path, scope)
-    if not is_cassette:
-        return None
-    return CassetteFile.from_parent(parent, path=file_path, data=data)
+    return CassetteFile.from_parent(parent, path=file_path, subject=subject)
 
 
 class CassetteFile(pytest.File):
     """A cassette file: one test, ``oracle``."""
 
-    def __init__(self, *, data: dict | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, subject: _Subject | CassetteError, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.data = data
+        self.subject = subject
 
     def collect(self):
-        yield CassetteItem.from_parent(self, name="oracle", data=self.data)
+        yield CassetteItem.from_parent(self, name="oracle", subject=self.subject)
 
 
 class CassetteFailure(Exception):
@@ -365,70 +483,93 @@ class FailureRepr:
 
 
 class CassetteItem(pytest.Item):
-    """Runs the oracle (and any extra rechunkings) over one cassette."""
+    """Runs the oracle (and any extra rechunkings) over the LLM exchanges of one cassette."""
 
-    def __init__(self, *, data: dict | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, subject: _Subject | CassetteError, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.data = data
+        self.subject = subject
         self.rel = _relative(self.path, self.config.rootpath)
 
     def runtest(self) -> None:
+        subject = self.subject
+        if isinstance(subject, CassetteError):
+            raise CassetteFailure(f"quirktape: {subject}")
         state = self.config.stash[_STATE]
+        cassette = subject.judged_cassette()
         with NetworkGuard() as guard:
             try:
-                cassette = parse_cassette(self.data, self.rel) if self.data is not None else load(self.path)
                 checks = check_cassette(cassette, state.translate)
                 _extra_rechunks(cassette, checks, state)
-                notes = []
-                if state.update and any(c.invariant == "expect" and c.ok is False for c in checks):
-                    notes.append(self._update(cassette, checks, state))
+                notes = self._update(subject, cassette, checks) if state.update else []
             except CassetteError as exc:
                 raise CassetteFailure(f"quirktape: {exc}") from None
         if guard.attempts:
             raise CassetteFailure(guard.message() + f" (translator {state.translator})")
+        self._missing_expect(subject, checks, state)
         failed = [c for c in checks if c.ok is False]
         if failed:
-            raise CassetteFailure(self._report(cassette, failed, state, notes))
+            raise CassetteFailure(self._report(subject, failed, state, notes))
 
-    def _update(self, cassette: Cassette, checks: list[Check], state: _State) -> str:
-        runs = [replay(cassette, i, translate=state.translate) for i in range(len(cassette.interactions))]
-        old = cassette.metadata.expect or Expect()
+    def _update(self, subject: _Subject, cassette: Cassette, checks: list[Check]) -> list[str]:
+        """Write ``expect`` where it fails or is missing, from quirktape's own translation, unless
+        another invariant fails: an expectation written then would bless what that invariant caught."""
+        check = _check(checks, "expect")
+        if check.ok is True:
+            return []
+        blocking = [c.invariant for c in checks if c.ok is False and c.invariant != "expect"]
+        if blocking:
+            return [
+                f"--quirktape-update: expect not written: blocked by {', '.join(blocking)} (an expectation "
+                "is written only from a translation that passes every other invariant)"
+            ]
+        runs = [replay(cassette, i, translate=translate_stream) for i in range(len(cassette.interactions))]
+        old = cassette.metadata.expect
         try:
-            new = _refresh(old, expect_from(runs[0].events), runs[0].events)
-            for run in runs[1:]:  # usage a twin does not share cannot be expected of every interaction
-                other = expect_from(run.events).usage or {}
-                new.usage = {k: v for k, v in (new.usage or {}).items() if other.get(k, v) == v} or None
+            new = _expect_for(old or Expect(), runs)
         except Unreadable as exc:
-            return f"--quirktape-update: not rewritten: {exc}"
-        updated = cassette.model_copy(deep=True)
+            return [f"--quirktape-update: expect not written: {exc}"]
+        updated = subject.cassette.model_copy(deep=True)
         updated.metadata.expect = new
         try:
             save_expect(self.path, updated)
         except (OSError, CassetteError) as exc:
-            return f"--quirktape-update: not rewritten: {exc}"
-        diff = _expect_diff(self.rel, old, new)
-        self.user_properties.append(("quirktape_update", diff))
-        problems = []
-        for run in runs:
-            prefix = f"interaction {run.index}: " if len(runs) > 1 else ""
-            problems += [prefix + p for p in expect_problems(new, run.events)]
-        check = next(c for c in checks if c.invariant == "expect")
-        check.ok, check.details = not problems, problems
-        return f"--quirktape-update: expect rewritten in {self.rel}"
+            return [f"--quirktape-update: expect not written: {exc}"]
+        subject.cassette = updated
+        self.user_properties.append(("quirktape_update", _expect_diff(self.rel, old, new)))
+        check.details = _expect_problems(new, runs)
+        check.ok = not check.details
+        return [f"--quirktape-update: expect {'rewritten' if old else 'written'} in {self.rel}"]
 
-    def _report(self, cassette: Cassette, failed: list[Check], state: _State, notes: list[str]) -> str:
+    def _missing_expect(self, subject: _Subject, checks: list[Check], state: _State) -> None:
+        """Without ``expect`` the translation is held only to the wire, never to what it should be:
+        such a cassette is listed in the summary, and fails under ``--quirktape-strict``."""
+        if subject.cassette.metadata.expect is not None:
+            return
+        self.user_properties.append(("quirktape_no_expect", self.rel))
+        if state.strict:
+            check = _check(checks, "expect")
+            check.ok = False
+            check.details.append("no expect block (--quirktape-strict)")
+
+    def _report(self, subject: _Subject, failed: list[Check], state: _State, notes: list[str]) -> str:
         names = ", ".join(c.invariant for c in failed)
-        lines = [f"quirktape: {len(failed)} invariant{'s' if len(failed) > 1 else ''} failed ({names})"]
+        lines = [f"quirktape: {len(failed)} invariant{_plural(failed)} failed ({names})"]
         lines.append(f"cassette:   {self.rel}")
-        if cassette.metadata.title:
-            lines.append(f"title:      {cassette.metadata.title}")
+        if subject.cassette.metadata.title:
+            lines.append(f"title:      {subject.cassette.metadata.title}")
         lines.append(f"translator: {state.translator}")
+        left_out = subject.left_out()
+        if left_out:
+            lines.append(
+                f"not judged: interaction{_plural(left_out)} {', '.join(map(str, left_out))} (no LLM "
+                "exchange); the interactions below are numbered among the judged ones"
+            )
         lines += notes
         for check in failed:
             lines.append(f"[{check.invariant}]")
             lines += [f"  {detail}" for detail in check.details]
         if any(c.invariant == "expect" for c in failed) and not state.update:
-            lines.append("(if the new translation is right: pytest --quirktape-update rewrites expect)")
+            lines.append("(if the translation is right: pytest --quirktape-update writes expect)")
         return "\n".join(lines)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
@@ -444,10 +585,18 @@ class CassetteItem(pytest.Item):
         return self.path, None, self.rel
 
 
+def _plural(items: list) -> str:
+    return "s" if len(items) > 1 else ""
+
+
+def _check(checks: list[Check], invariant: str) -> Check:
+    return next(c for c in checks if c.invariant == invariant)
+
+
 def _extra_rechunks(cassette: Cassette, checks: list[Check], state: _State) -> None:
     if not state.rechunk:
         return
-    check = next(c for c in checks if c.invariant == "rechunk")
+    check = _check(checks, "rechunk")
     multi = len(cassette.interactions) > 1
     for index, interaction in enumerate(cassette.interactions):
         if not interaction.response.is_stream:
@@ -461,6 +610,23 @@ def _extra_rechunks(cassette: Cassette, checks: list[Check], state: _State) -> N
                 check.details.append(
                     f"{prefix}--rechunk random:{seed} gives different events ({first_event_difference(base, other)})"
                 )
+
+
+def _expect_for(old: Expect, runs: list[Replay]) -> Expect:
+    """The expectation every run meets, keeping the keys ``old`` chose to check (``Unreadable`` if none can be)."""
+    new = _refresh(old, expect_from(runs[0].events), runs[0].events)
+    for run in runs[1:]:  # usage a twin does not share cannot be expected of every interaction
+        other = expect_from(run.events).usage or {}
+        new.usage = {k: v for k, v in (new.usage or {}).items() if other.get(k, v) == v} or None
+    return new
+
+
+def _expect_problems(expect: Expect, runs: list[Replay]) -> list[str]:
+    problems = []
+    for run in runs:
+        prefix = f"interaction {run.index}: " if len(runs) > 1 else ""
+        problems += [prefix + p for p in expect_problems(expect, run.events)]
+    return problems
 
 
 def _refresh(old: Expect, new: Expect, events: list[dict]) -> Expect:
@@ -491,29 +657,52 @@ def _dump_expect(expect: Expect) -> list[str]:
     return text.splitlines()
 
 
-def _expect_diff(rel: str, old: Expect, new: Expect) -> str:
+def _expect_diff(rel: str, old: Expect | None, new: Expect) -> str:
+    before = _dump_expect(old) if old else []
     lines = difflib.unified_diff(
-        _dump_expect(old), _dump_expect(new), fromfile=f"{rel} (old)", tofile=f"{rel} (new)", n=1, lineterm=""
+        before, _dump_expect(new), fromfile=f"{rel} (old)", tofile=f"{rel} (new)", n=1, lineterm=""
     )
     return "\n".join(lines)
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    updates = []
+def _recorded(terminalreporter: Any, name: str) -> list[str]:
+    """What the cassette items recorded under ``name`` (their ``user_properties``), in report order."""
+    values = []
     for reports in terminalreporter.stats.values():
         for report in reports:
-            if getattr(report, "when", None) != "call":
-                continue
-            updates += [value for name, value in getattr(report, "user_properties", ()) if name == "quirktape_update"]
-    if not updates:
+            if getattr(report, "when", None) == "call":
+                values += [value for key, value in getattr(report, "user_properties", ()) if key == name]
+    return values
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    _summarise_updates(terminalreporter, _recorded(terminalreporter, "quirktape_update"))
+    _summarise_missing(terminalreporter, sorted(_recorded(terminalreporter, "quirktape_no_expect")))
+
+
+def _summarise_updates(terminalreporter: Any, diffs: list[str]) -> None:
+    if not diffs:
         return
-    terminalreporter.section("quirktape: expectations rewritten (--quirktape-update)")
-    for diff in updates:
+    terminalreporter.section("quirktape: expectations written (--quirktape-update)")
+    for diff in diffs:
         for line in diff.splitlines():
             plus, minus = line.startswith("+") and not line.startswith("+++"), line.startswith("-")
             minus = minus and not line.startswith("---")
             terminalreporter.write_line(line, green=plus, red=minus)
-    terminalreporter.write_line(f"{len(updates)} cassette{'s' if len(updates) > 1 else ''} rewritten")
+    terminalreporter.write_line(f"{len(diffs)} cassette{_plural(diffs)} written")
+
+
+def _summarise_missing(terminalreporter: Any, rels: list[str]) -> None:
+    """A green without ``expect`` says only that the translation matches the wire: say which ones."""
+    if not rels:
+        return
+    terminalreporter.section("quirktape: cassettes without expect")
+    for rel in rels:
+        terminalreporter.write_line(rel)
+    terminalreporter.write_line(
+        f"{len(rels)} cassette{_plural(rels)} without an expect block: pytest --quirktape-update writes "
+        "expect from quirktape's translation; --quirktape-strict fails such cassettes"
+    )
 
 
 # Fixtures for hand-written tests.

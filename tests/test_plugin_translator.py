@@ -25,10 +25,10 @@ def test_a_translator_that_drops_the_second_tool_call_is_caught(pytester):
             "*",
             "translator: droptool:translate",
             "[[]conservation[]]",
-            "  interaction 0: 2 upstream tool call(s) but 1 tool_use block(s)",
-            "  interaction 1: 2 upstream tool call(s) but 1 tool_use block(s)",
+            "  *interaction 0: 2 upstream tool call(s) but 1 tool_use block(s)",
+            "  *interaction 1: 2 upstream tool call(s) but 1 tool_use block(s)",
             "[[]expect[]]",
-            "  interaction 0: block 2: expected {'type': 'tool_use', 'name': 'Agent', *}, got nothing",
+            "  *interaction 0: block 2: expected {'type': 'tool_use', 'name': 'Agent', *}, got nothing",
         ]
     )
 
