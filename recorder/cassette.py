@@ -6,12 +6,27 @@ headers; headers are lists; ``status.message`` is a string; ``body.string`` is
 never null. What vcrpy cannot keep lives where it survives a vcrpy re-save:
 read boundaries, timing, the ending and the dialect under ``response.quirktape``,
 and provenance plus expectations under top-level ``metadata``.
+
+Content encoding. quirktape keeps bodies decoded: ``record`` and ``proxy`` store what
+the client's decoder handed them, and a cassette recorded by another tool with
+``content-encoding: gzip`` or ``deflate`` (vcrpy keeps the compressed bytes, e.g.
+simonw/llm-gemini) is decoded when it is read, before anything else sees it. So
+``Response.raw`` is the decoded body everywhere: the translator, the oracle, the
+pytest plugin, ``ReplayTransport`` and ``serve`` all read the same bytes, and a
+replay client gets them without ``content-encoding`` or ``content-length`` (those
+described the compressed body). ``quirktape.offsets`` count decoded bytes: they mark
+where each read began, and a reader reads through its decoder (httpx's
+``iter_bytes``), so the reads of a compressed stream exist only as positions in the
+decoded text. A body that does not decode, or an encoding quirktape cannot undo, is
+a ``CassetteError``; a compressed stream may stop before its end only when the tape
+says the response did not end normally (``ending`` other than ``done``).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,11 +88,83 @@ class Tape(_Strict):
         return self
 
 
+_GZIP = 16 + zlib.MAX_WBITS
+_ZLIB = zlib.MAX_WBITS
+_RAW_DEFLATE = -zlib.MAX_WBITS
+_WBITS = {"gzip": _GZIP, "x-gzip": _GZIP, "deflate": _ZLIB}
+_DESCRIBE_ENCODED = frozenset({"content-encoding", "content-length"})
+
+
+def _inflate(data: bytes, coding: str) -> tuple[bytes, bool]:
+    """``data`` decompressed, and whether its compressed stream ended properly.
+
+    Concatenated gzip members are one body (as ``gzip -c a b`` makes them); a deflate
+    body without its zlib wrapper is accepted, as httpx accepts it, since servers send both.
+    """
+    wbits, out = _WBITS[coding], []
+    while data:
+        decoder = zlib.decompressobj(wbits)
+        try:
+            out.append(decoder.decompress(data) + decoder.flush())
+        except zlib.error:
+            if wbits != _ZLIB or out:
+                raise
+            wbits = _RAW_DEFLATE
+            continue
+        if not decoder.eof:
+            return b"".join(out), False
+        data = decoder.unused_data
+        if data and wbits != _GZIP:
+            raise zlib.error("data after the end of the compressed stream")
+    return b"".join(out), True
+
+
+def decode_body(body: bytes, codings: list[str], cut: bool) -> bytes:
+    """The body under its ``content-encoding`` codings (applied in order, so undone in reverse).
+
+    ``cut``: the connection broke, so the compressed stream may stop early (the reader
+    got what had been decompressed so far). Any other problem is a ``ValueError``.
+    """
+    for coding in reversed(codings):
+        if coding == "identity":
+            continue
+        if coding not in _WBITS:
+            raise ValueError(f"content-encoding {coding!r} cannot be decoded (quirktape decodes gzip and deflate)")
+        try:
+            body, whole = _inflate(body, coding)
+        except zlib.error as exc:
+            raise ValueError(f"body.string is not valid {coding} data ({exc})") from None
+        if not whole and not cut:
+            raise ValueError(f"body.string stops inside its {coding} data, yet the response is recorded as complete")
+    return body
+
+
 class Response(_Open):
     status: Status
     headers: dict[str, list[str]] = Field(default_factory=dict)
     body: Body
     quirktape: Tape = Field(default_factory=Tape)
+
+    @model_validator(mode="after")
+    def _decoded(self) -> Response:
+        """Once, when read: the body decoded and the headers that described the encoded body dropped."""
+        codings = [
+            coding.strip().lower()
+            for name, values in self.headers.items()
+            if name.lower() == "content-encoding"
+            for value in values
+            for coding in value.split(",")
+            if coding.strip()
+        ]
+        if not codings:
+            return self
+        body = decode_body(self.raw, codings, cut=self.quirktape.ending != "done")
+        try:
+            self.body.string = body.decode("utf-8")
+        except UnicodeDecodeError:
+            self.body.string = body
+        self.headers = {k: v for k, v in self.headers.items() if k.lower() not in _DESCRIBE_ENCODED}
+        return self
 
     @property
     def raw(self) -> bytes:

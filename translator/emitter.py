@@ -21,7 +21,7 @@ from collections import deque
 from typing import Any
 
 from .ir import DONE, ERROR, FINISH, META, REASONING, REDACTED, SIGNATURE, TEXT, TOOL, USAGE
-from .jsontext import JsonPrefix, normalize_arguments
+from .jsontext import JsonPrefix, mend_surrogates, normalize_arguments
 
 UNSIGNED = "quirktape:unsigned"
 """Signature sent for reasoning that came without one (Anthropic requires a value)."""
@@ -380,7 +380,11 @@ class Emitter:
             self._forward(call)
 
     def _forward(self, call: _Call) -> None:
-        """Send argument fragments while the running text is an object prefix."""
+        """Send argument fragments while the running text is an object prefix.
+
+        Accepted text waits in ``held`` while it cannot be sent yet: whitespace before the
+        object begins, and the scanner's ``unsettled`` end (a character not yet whole).
+        """
         parts = call.parts
         while call.sent < len(parts):
             scanner = call.scanner
@@ -394,6 +398,7 @@ class Emitter:
                     del parts[call.sent :]
                     parts.append(head)
                     call.sent = len(parts)
+                    head, call.held = call.held + head, ""
                     if head:
                         self._json_delta(head)
                     key = next(k for k, c in self.calls.items() if c is call)
@@ -402,21 +407,18 @@ class Emitter:
                     call.scanner = None  # not an object at all: send it whole at the end
                 return
             call.sent += 1
-            if not scanner.started:
-                call.held += part
-                continue
-            if call.held:
-                part = call.held + part
-                call.held = ""
-            if part:
-                self._json_delta(part)
+            text = call.held + part
+            ready = len(text) - len(scanner.unsettled) if scanner.started else 0
+            call.held = text[ready:]
+            if ready:
+                self._json_delta(text[:ready])
 
     def _json_delta(self, text: str) -> None:
         self.out.append(
             {
                 "type": "content_block_delta",
                 "index": self.next_index - 1,
-                "delta": {"type": "input_json_delta", "partial_json": text},
+                "delta": {"type": "input_json_delta", "partial_json": mend_surrogates(text)},
             }
         )
 
@@ -446,13 +448,14 @@ class Emitter:
         if scanner is None:
             source = call.snapshot if call.snapshot is not None else "".join(call.parts)
             self._json_delta(json.dumps(normalize_arguments(source), ensure_ascii=False))
-        elif not scanner.ok:
-            self._json_delta(scanner.repair_suffix("".join(call.parts[call.sent :])))
+        elif not scanner.ok:  # the unsent end of the accepted text is kept with what could not be parsed
+            self._json_delta(scanner.repair_suffix(call.held + "".join(call.parts[call.sent :])))
         elif not scanner.started:
             self._json_delta("{}")
         elif not scanner.complete:
-            # Cut mid-JSON (max_tokens, TC-16): close it so the client keeps every byte
-            # that arrived; stop_reason max_tokens says the call is not to be run.
+            # Cut mid-JSON (max_tokens, TC-16): close it so the client keeps every character
+            # that arrived whole (a cut one is dropped, see JsonPrefix.repair_suffix);
+            # stop_reason max_tokens says the call is not to be run.
             self.truncated = True
             self._json_delta(scanner.repair_suffix(""))
 

@@ -6,6 +6,15 @@ the Anthropic SDKs re-parse the growing buffer after every delta and raise on
 anything else. ``JsonPrefix`` answers that question in one pass over each
 fragment (never rescanning), and ``loads_partial`` reads a truncated object the
 way the SDK's partial parser does, so our accumulator agrees with it.
+
+Python's ``json`` is more lenient than the SDK's parser (jiter) about UTF-16
+surrogates: ``"\\ud800"`` loads in Python, and the SDK raises on the whole stream.
+So a character is only sent whole. The end of the text that may still become a
+character (an unfinished escape, a high surrogate whose low half may follow) is
+``JsonPrefix.unsettled`` and waits; if the stream is cut there, that character
+never arrived and is dropped (``repair_suffix``). A surrogate that did arrive
+without its other half is replaced with U+FFFD (``mend_surrogates``): the
+upstream sent something in that place, so the place is kept.
 """
 
 from __future__ import annotations
@@ -22,6 +31,17 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _WS = " \t\n\r"
 _HEX = frozenset("0123456789abcdefABCDEF")
 _LITERALS = {"t": "true", "f": "false", "n": "null"}
+_HIGH_FIRST, _HIGH_LAST = "\ud800", "\udbff"
+
+# Where a lone surrogate may be: an escaped or raw surrogate, the only thing ``mend_surrogates`` changes.
+_SURROGATE_HINT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+_SURROGATES = re.compile(
+    r"(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # kept: an escaped pair,
+    r"|\\u(?![dD][89a-fA-F])|\\[^u])"  # any other escape (so the u after an escaped backslash is text)
+    r"|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"  # an escaped lone half
+    r"|([\ud800-\udbff][\udc00-\udfff])"  # a raw pair: the payload's own decoding split the character
+    r"|[\ud800-\udfff]"  # a raw lone half
+)
 
 # scanner states
 _VALUE, _VALUE_OR_CLOSE, _KEY, _KEY_OR_CLOSE, _COLON, _AFTER = range(6)
@@ -31,7 +51,7 @@ _STR, _ESC, _UNI, _NUM, _LIT = range(6, 11)
 class JsonPrefix:
     """Tracks whether the text fed so far is a prefix of one JSON object."""
 
-    __slots__ = ("stack", "state", "is_key", "lit", "lit_pos", "uni", "ok", "started", "num", "overflow")
+    __slots__ = ("stack", "state", "is_key", "lit", "lit_pos", "uni", "hex", "high", "ok", "started", "num", "overflow")
 
     def __init__(self) -> None:
         self.stack: list[str] = []
@@ -40,10 +60,23 @@ class JsonPrefix:
         self.lit = ""
         self.lit_pos = 0
         self.uni = 0
+        self.hex = ""  # the hex digits of the \u escape being read
+        self.high = ""  # a high surrogate (escaped or raw) that its low half may still follow
         self.ok = True
         self.started = False
         self.num = ""
         self.overflow = -1  # where a second value began after a complete object
+
+    @property
+    def unsettled(self) -> str:
+        """The end of the text fed so far that is not a whole character yet: a high surrogate
+        whose low half may come next, and an unfinished escape."""
+        st = self.state
+        if st == _ESC:
+            return self.high + "\\"
+        if st == _UNI:
+            return self.high + "\\u" + self.hex
+        return self.high
 
     @property
     def complete(self) -> bool:
@@ -54,12 +87,34 @@ class JsonPrefix:
         """Advance over ``text``; on failure the state before ``text`` is kept."""
         if not self.ok:
             return False
-        saved = (self.stack[:], self.state, self.is_key, self.lit, self.lit_pos, self.uni, self.started, self.num)
+        saved = (
+            self.stack[:],
+            self.state,
+            self.is_key,
+            self.lit,
+            self.lit_pos,
+            self.uni,
+            self.hex,
+            self.high,
+            self.started,
+            self.num,
+        )
         if self._scan(text):
             return True
         if self.overflow >= 0:
             return False  # the object is complete; text[: overflow] belonged to it
-        (self.stack, self.state, self.is_key, self.lit, self.lit_pos, self.uni, self.started, self.num) = saved
+        (
+            self.stack,
+            self.state,
+            self.is_key,
+            self.lit,
+            self.lit_pos,
+            self.uni,
+            self.hex,
+            self.high,
+            self.started,
+            self.num,
+        ) = saved
         self.ok = False
         return False
 
@@ -72,11 +127,17 @@ class JsonPrefix:
                 m = _STRING_RUN.match(s, i)
                 if m:
                     i = m.end()
+                    last = s[i - 1]
+                    if _HIGH_FIRST <= last <= _HIGH_LAST:
+                        self.high = last
+                    elif self.high:
+                        self.high = ""
                     continue
                 c = s[i]
                 i += 1
                 if c == '"':
                     self.state = _COLON if self.is_key else _AFTER
+                    self.high = ""
                 elif c == "\\":
                     self.state = _ESC
                 else:
@@ -86,19 +147,24 @@ class JsonPrefix:
                 c = s[i]
                 i += 1
                 if c == "u":
-                    self.state, self.uni = _UNI, 4
+                    self.state, self.uni, self.hex = _UNI, 4, ""
                 elif c in '"\\/bfnrt':
                     self.state = _STR
+                    if self.high:
+                        self.high = ""
                 else:
                     return False
                 continue
             if st == _UNI:
-                if s[i] not in _HEX:
+                c = s[i]
+                if c not in _HEX:
                     return False
                 i += 1
                 self.uni -= 1
+                self.hex += c
                 if not self.uni:
                     self.state = _STR
+                    self.high = "\\u" + self.hex if 0xD800 <= int(self.hex, 16) <= 0xDBFF else ""
                 continue
             if st == _NUM:
                 m = _NUMBER_RUN.match(s, i)
@@ -173,11 +239,15 @@ class JsonPrefix:
         return True
 
     def repair_suffix(self, unparsed: str) -> str:
-        """Text that closes the accepted prefix as a valid object keeping ``unparsed``.
+        """Text that closes the settled prefix as a valid object keeping ``unparsed``.
 
-        Used when a fragment broke the JSON after earlier fragments were already
-        forwarded: the client gets a valid object, and the text that could not be
-        parsed is kept under ``_unparsed_arguments`` instead of being dropped.
+        The settled prefix is the text accepted so far without ``unsettled``: a
+        character cut short never arrived whole, and completing its escape would
+        invent one (``"\\ud8`` closed as ``"\\ud800"`` is a lone surrogate the SDK
+        rejects). Used when a fragment broke the JSON after earlier fragments were
+        already forwarded: the client gets a valid object, and the text that could
+        not be parsed is kept under ``_unparsed_arguments`` instead of being dropped;
+        and when the stream was cut mid-JSON, with nothing unparsed.
         """
         out = []
         st = self.state
@@ -185,10 +255,6 @@ class JsonPrefix:
         if not self.started:
             return json.dumps({"_unparsed_arguments": unparsed}, ensure_ascii=False)
         if st in (_STR, _ESC, _UNI):
-            if st == _ESC:
-                out.append("\\")
-            elif st == _UNI:
-                out.append("0" * self.uni)
             out.append('"')
             out.append(":null" if self.is_key else "")
         elif st == _NUM:
@@ -216,12 +282,38 @@ class JsonPrefix:
         return "".join(out)
 
 
+def mend_surrogates(text: str) -> str:
+    """JSON text in which every surrogate is half of a pair, so a strict parser accepts it.
+
+    A lone surrogate, escaped (``\\udc00``) or raw (a code point the payload's
+    own JSON decoding produced), becomes U+FFFD in the same form: the upstream
+    sent something there that is not a character, and the replacement keeps its
+    place. A raw pair (a character whose halves came in two payloads) is joined.
+    ``text`` must not begin or end inside an escape (``JsonPrefix.unsettled``).
+    """
+    if (text.isascii() and "\\u" not in text) or _SURROGATE_HINT.search(text) is None:
+        return text
+    return _SURROGATES.sub(_mend, text)
+
+
+def _mend(match: re.Match) -> str:
+    kept, pair = match.group(1, 2)
+    if kept:
+        return kept
+    if pair:
+        return pair.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    return "\\ufffd" if match.group().startswith("\\") else "\ufffd"
+
+
 def loads_partial(text: str) -> Any:
     """Parse ``text`` like the Anthropic SDK's partial JSON reader.
 
     Complete JSON parses as usual. A truncated prefix keeps every member that was
-    read whole and drops an unfinished trailing key, string or literal; an
-    unfinished number is kept as read so far.
+    read whole and drops an unfinished trailing key, string or literal (so a
+    string cut inside an escape or between surrogate halves goes with its member,
+    as in the SDK); an unfinished number is kept as read so far. A lone surrogate
+    is read as Python reads it, where the SDK raises: the emitter never sends one
+    (``mend_surrogates``), and the oracle reports another translator's.
     """
     try:
         return json.loads(text)
@@ -262,8 +354,16 @@ def normalize_arguments(source: Any) -> dict:
     objects (double encoding), as ``""``/``null`` for no arguments, or as text that
     is not JSON at all. The result is always an object, and nothing is dropped:
     a value that is not an object is kept under ``value``, unparseable text under
-    ``_unparsed_arguments``.
+    ``_unparsed_arguments``. A lone surrogate in a string becomes U+FFFD, as in
+    ``mend_surrogates``, so the input is the one the emitter streams.
     """
+    value = _arguments(source)
+    text = json.dumps(value)
+    return json.loads(mend_surrogates(text)) if _SURROGATE_HINT.search(text) else value
+
+
+def _arguments(source: Any) -> dict:
+    """``normalize_arguments`` before the surrogates are mended."""
     if isinstance(source, str):
         if not source.strip():
             return {}
