@@ -3,6 +3,13 @@
 Each piece the upstream sends is passed on the moment it arrives (nothing is
 buffered), and kept with its time; when the exchange ends, one redacted cassette
 is written into the output directory. A cut upstream stays cut for the client.
+
+An exchange is recorded in the dialect its response's payloads, or else its URL
+path, speak (``sniff``), and in ``dialect`` only when neither tells. One that
+nothing tells, or that quirktape does not translate (an Anthropic endpoint, other
+APIs, anything that is not an LLM call), still reaches the client unchanged but is
+not recorded: one log line says why, since a cassette labelled with a guess would
+replay as an empty success.
 """
 
 from __future__ import annotations
@@ -10,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .cassette import Cassette, Metadata, save
+from .cassette import Cassette, CassetteError, Metadata, save
 from .record import build_interaction
 from .redact import SECRET_HEADERS, SECRET_QUERY
 
@@ -42,8 +51,8 @@ class UpstreamCut(Exception):
     """Raised inside the response stream so the client's connection breaks as the upstream's did."""
 
 
-def _dialect(path: str) -> str:
-    return "gemini" if "generateContent" in path else "openai"
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _secrets(request: Request) -> list[str]:
@@ -58,9 +67,19 @@ def _secrets(request: Request) -> list[str]:
 
 
 def proxy_app(
-    upstream: str, out_dir: str | Path, *, timeout: float = 600.0, transport: httpx.AsyncBaseTransport | None = None
+    upstream: str,
+    out_dir: str | Path,
+    *,
+    dialect: str | None = None,
+    log: Callable[[str], None] = _stderr,
+    timeout: float = 600.0,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
-    """The ASGI app; ``upstream`` is the real base URL (scheme, host, port, optional path prefix)."""
+    """The ASGI app; ``upstream`` is the real base URL (scheme, host, port, optional path prefix).
+
+    ``dialect`` is the upstream's wire dialect for exchanges whose URL and payloads do not tell;
+    ``log`` gets one line per exchange that is passed on but not recorded.
+    """
     out = Path(out_dir)
     base = upstream.rstrip("/")
     client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10.0), transport=transport)
@@ -82,7 +101,6 @@ def proxy_app(
             message = f"quirktape proxy: cannot reach the upstream: {type(exc).__name__}"
             return JSONResponse({"type": "error", "error": {"type": "api_error", "message": message}}, status_code=502)
         number = next(serial)
-        stream = "event-stream" in reply.headers.get("content-type", "") or "streamGenerateContent" in url
 
         async def relay():
             chunks: list[bytes] = []
@@ -100,26 +118,32 @@ def proxy_app(
                 ending = "reset"
             finally:
                 await reply.aclose()
-                interaction = build_interaction(
-                    request.method,
-                    url,
-                    headers,
-                    body,
-                    reply.status_code,
-                    reply.reason_phrase,
-                    reply.headers.multi_items(),
-                    chunks,
-                    t_ms,
-                    ending,
-                    dialect=_dialect(url),
-                    stream=stream,
-                    secrets=secrets,
-                )
-                name = f"{number:04d}-{re.sub(r'[^A-Za-z0-9]+', '-', request.url.path).strip('-') or 'root'}.yaml"
-                meta = Metadata(
-                    title=f"proxied {request.method} {request.url.path}", source=base, provider=_dialect(url)
-                )
-                save(Cassette(interactions=[interaction], metadata=meta), out / name, secrets=secrets)
+                try:
+                    interaction = build_interaction(
+                        request.method,
+                        url,
+                        headers,
+                        body,
+                        reply.status_code,
+                        reply.reason_phrase,
+                        reply.headers.multi_items(),
+                        chunks,
+                        t_ms,
+                        ending,
+                        dialect=dialect,
+                        stream=None,
+                        secrets=secrets,
+                        ask="--dialect",
+                    )
+                    name = f"{number:04d}-{re.sub(r'[^A-Za-z0-9]+', '-', request.url.path).strip('-') or 'root'}.yaml"
+                    meta = Metadata(
+                        title=f"proxied {request.method} {request.url.path}",
+                        source=base,
+                        provider=interaction.response.quirktape.dialect,
+                    )
+                    save(Cassette(interactions=[interaction], metadata=meta), out / name, secrets=secrets)
+                except CassetteError as exc:  # passed on, not recorded: say why on one line
+                    log(f"quirktape proxy: not recorded: {exc}")
             if ending:
                 raise UpstreamCut(f"upstream {ending}")
 

@@ -21,6 +21,7 @@ from translator.ir import DONE, FINISH
 
 from .cassette import Body, Cassette, CassetteError, Interaction, Metadata, Request, Response, Status, Tape
 from .redact import redact_headers, redact_url
+from .sniff import NotTranslatable, body_framing, exchange_dialect, translatable
 
 Progress = Callable[[int, int, float], None]
 """Called after each read with (bytes so far, reads so far, seconds elapsed)."""
@@ -109,11 +110,19 @@ def build_interaction(
     t_ms: list[float],
     ending: str | None,
     *,
-    dialect: str,
-    stream: bool,
+    dialect: str | None,
+    stream: bool | None,
     secrets: list[str],
+    ask: str = "--upstream",
 ) -> Interaction:
-    """A redacted interaction from what went out and every read that came back."""
+    """A redacted interaction from what went out and every read that came back.
+
+    The dialect is what the response's payloads say, else what the URL path says, and ``dialect``
+    only when neither tells: a label the bytes contradict would replay as an empty success. A
+    format quirktape does not translate, or one nothing tells, is a ``NotTranslatable`` naming the
+    option (``ask``) that decides. ``stream=None`` reads it off the body: one JSON document is a
+    complete response, anything else a stream.
+    """
     raw = b"".join(chunks)
     offsets, size = [], 0
     for chunk in chunks:
@@ -123,6 +132,13 @@ def build_interaction(
     for name, value in response_headers:
         if name.lower() not in _NOT_KEPT:
             kept.setdefault(name.lower(), []).append(value)
+    text = raw.decode("utf-8", "replace")
+    try:
+        dialect = translatable(exchange_dialect(url, text) or dialect, ask)
+    except NotTranslatable as exc:
+        raise NotTranslatable(f"{method} {redact_url(url, secrets)}: {exc}") from None
+    if stream is None:
+        stream = body_framing(text, ",".join(kept.get("content-type", []))) != "whole"
     try:
         string: str | bytes = raw.decode("utf-8")
     except UnicodeDecodeError:

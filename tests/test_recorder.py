@@ -7,17 +7,20 @@ import threading
 import anyio
 import httpx
 import pytest
-from helpers import CASSETTES, run_cli
+from helpers import CASSETTES, CORPUS, run_cli
 from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from recorder.asgi import bind, running
 from recorder.cassette import load
+from recorder.importers import import_file
 from recorder.proxy import proxy_app
 from recorder.record import record
 from recorder.redact import find_secrets, redact_headers, redact_url
+from recorder.replay import replay
 from recorder.serve import library, serve_app
+from translator import accumulate
 
 TEXT = CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml"
 CUT = CASSETTES / "groq" / "err-06-connection-reset-mid-stream.yaml"
@@ -354,3 +357,132 @@ def test_anthropic_request_becomes_an_openai_request():
         True,
         {"include_usage": True},
     )
+
+
+# --- which dialect a proxied or recorded exchange is in: the bytes say, never a default ------------
+
+GEMINI_SSE = (
+    b'data: {"candidates": [{"content": {"role": "model", "parts": [{"text": "Bon"}]}}],'
+    b' "modelVersion": "gemini-2.5-flash"}\r\n\r\n'
+    b'data: {"candidates": [{"content": {"role": "model", "parts": [{"text": "jour"}]}, "finishReason": "STOP"}],'
+    b' "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 2}, "modelVersion": "gemini-2.5-flash"}\r\n\r\n'
+)
+ANTHROPIC_SSE = (
+    b'event: message_start\ndata: {"type": "message_start", "message": {"id": "msg_1", "type": "message",'
+    b' "role": "assistant", "content": [], "model": "claude", "usage": {"input_tokens": 3, "output_tokens": 1}}}\n\n'
+    b'event: content_block_start\ndata: {"type": "content_block_start", "index": 0,'
+    b' "content_block": {"type": "text", "text": ""}}\n\n'
+    b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0,'
+    b' "delta": {"type": "text_delta", "text": "Hi"}}\n\n'
+    b'event: message_stop\ndata: {"type": "message_stop"}\n\n'
+)
+OVERLOADED = b'{"error": {"message": "overloaded", "type": "server_error"}}'
+
+
+def fixed_upstream(body: bytes, status: int = 200, media_type: str = "text/event-stream") -> Starlette:
+    """An upstream that answers every POST with ``body``, whatever the path."""
+
+    async def answer(request):
+        async def pieces():
+            yield body
+
+        return StreamingResponse(pieces(), status_code=status, media_type=media_type)
+
+    return Starlette(routes=[Route("/{path:path}", answer, methods=["POST"])])
+
+
+def proxied(tmp_path, upstream_app: Starlette, path: str, **options) -> tuple[httpx.Response, list[str]]:
+    """One POST through the proxy: (what the client got, the proxy's log lines)."""
+    lines: list[str] = []
+    with (
+        running(upstream_app) as upstream,
+        running(proxy_app(upstream, tmp_path, log=lines.append, **options)) as proxy,
+    ):
+        reply = httpx.post(proxy + path, json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})
+    return reply, lines
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        "/v1beta/models/gemini-2.5-flash:streamgeneratecontent?alt=sse",
+    ],
+)
+def test_proxy_records_stream_generate_content_as_gemini(tmp_path, monkeypatch, capsysbinary, path):
+    reply, lines = proxied(tmp_path, fixed_upstream(GEMINI_SSE), path)
+    assert reply.content == GEMINI_SSE and lines == []
+    (written,) = tmp_path.glob("*.yaml")
+    cassette = load(written)
+    tape = cassette.interactions[0].response.quirktape
+    assert (tape.dialect, tape.stream, cassette.metadata.provider) == ("gemini", True, "gemini")
+    code, text, err = run_cli(monkeypatch, capsysbinary, "replay", written, "--format", "message")
+    assert code == 0 and json.loads(text)["content"] == [{"type": "text", "text": "Bonjour"}], err
+
+
+def test_proxy_passes_on_but_does_not_record_what_nothing_tells(tmp_path):
+    upstream = fixed_upstream(OVERLOADED, 503, "application/json")
+    reply, lines = proxied(tmp_path, upstream, "/llm/generate")
+    assert (reply.status_code, reply.content) == (503, OVERLOADED)
+    assert not list(tmp_path.glob("*.yaml"))
+    assert len(lines) == 1 and "POST" in lines[0] and "/llm/generate" in lines[0] and "pass --dialect" in lines[0]
+    reply, lines = proxied(tmp_path, upstream, "/llm/generate", dialect="openai")
+    assert reply.content == OVERLOADED and lines == []
+    (written,) = tmp_path.glob("*.yaml")
+    response = load(written).interactions[0].response
+    assert (response.quirktape.dialect, response.quirktape.stream, response.raw) == ("openai", False, OVERLOADED)
+
+
+def test_proxy_does_not_record_an_anthropic_exchange(tmp_path):
+    reply, lines = proxied(tmp_path, fixed_upstream(ANTHROPIC_SSE), "/v1/messages", dialect="openai")
+    assert reply.content == ANTHROPIC_SSE and not list(tmp_path.glob("*.yaml"))
+    assert len(lines) == 1 and "refused: an Anthropic Messages response" in lines[0]
+
+
+def test_proxy_cli_has_a_dialect_option(monkeypatch, capsysbinary):
+    code, out, _ = run_cli(monkeypatch, capsysbinary, "proxy", "--help")
+    assert code == 0 and "--dialect [gemini|ollama|openai]" in out
+
+
+def test_record_refuses_an_answer_it_cannot_translate(tmp_path, monkeypatch, capsysbinary):
+    request = tmp_path / "req.json"
+    request.write_text(json.dumps({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
+    with running(fixed_upstream(ANTHROPIC_SSE)) as url:
+        code, err = cli(
+            monkeypatch,
+            capsysbinary,
+            "record",
+            "--upstream",
+            "openai",
+            "--base-url",
+            url + "/v1",
+            "--model",
+            "m",
+            "--request",
+            request,
+            "-o",
+            tmp_path / "c.yaml",
+        )
+    assert code == 2 and err.count("\n") == 1 and "refused: an Anthropic Messages response" in err, err
+    assert not (tmp_path / "c.yaml").exists()
+
+
+GEMINI_PARALLEL = (
+    CORPUS / "raw" / "charmbracelet__fantasy" / "TestGoogleCommon__gemini-2.5-flash__multi_tool_streaming.yaml"
+)
+
+
+@pytest.mark.skipif(not GEMINI_PARALLEL.is_file(), reason=f"the shared corpus is absent ({GEMINI_PARALLEL})")
+def test_a_real_gemini_stream_through_the_proxy_is_recorded_as_gemini_with_both_calls(tmp_path):
+    original = import_file(GEMINI_PARALLEL)
+    first = original.interactions[0]
+    path = first.request.uri.split("googleapis.com", 1)[1]  # /v1beta/models/…:streamGenerateContent?alt=sse
+    with running(serve_app(original)) as upstream, running(proxy_app(upstream, tmp_path)) as proxy:
+        reply = httpx.post(proxy + path, content=first.request.body, headers={"content-type": "application/json"})
+    (written,) = tmp_path.glob("*.yaml")
+    recorded = load(written)
+    response = recorded.interactions[0].response
+    assert reply.content == response.raw == first.response.raw
+    assert (response.quirktape.dialect, response.quirktape.stream) == ("gemini", True)
+    calls = [b for b in accumulate(replay(recorded).events)["content"] if b["type"] == "tool_use"]
+    assert len(calls) == response.raw.count(b'"functionCall"') == 2

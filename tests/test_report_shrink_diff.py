@@ -21,7 +21,9 @@ def test_report_names_the_failure_and_round_trips_to_the_identical_cassette():
     cassette = load(PARALLEL)
     text = report(cassette, drop_second_tool)
     assert "**Verdict:** FAILS conservation, expect" in text
-    assert "| conservation | FAIL | data/call_lost: interaction 0: 2 upstream tool call(s) but 1 tool_use block(s)" in text
+    assert (
+        "| conservation | FAIL | data/call_lost: interaction 0: 2 upstream tool call(s) but 1 tool_use block(s)" in text
+    )
     assert '-{"content_block": {"id": "a93e1c57' in text  # the lost call, in the event diff
     assert "tools `Agent`" in text
     assert dumps(cassette_from_report(text)) == dumps(cassette)
