@@ -13,22 +13,23 @@ from pathlib import Path
 
 import click
 
-from translator import DIALECTS, accumulate, encode_sse, stream_error, translate_stream
+from translator import accumulate, encode_sse, stream_error, translate_stream
 
 from .asgi import bind, serve_forever, url_of
 from .captured import captured, read_output
 from .cassette import CassetteError, dumps, iter_cassette_paths, load, save, write_atomic
 from .catalogue import coverage
 from .diff import event_diff
-from .importers import FORMATS, import_file
+from .importers import FORMATS, import_files
 from .mutate import VARIANTS, answers, mutate
 from .oracle import check_cassette
 from .proxy import proxy_app
 from .record import record
 from .replay import load_translator, pick, replay
 from .report import report
-from .serve import library, serve_app
+from .serve import gateway_app, library, routes, serve_app
 from .shrink import DIFFERS, SHRINKABLE, fails, shrink
+from .sniff import UPSTREAMS
 from .transport import DEFAULT_MATCH
 
 EXAMPLES = {
@@ -68,7 +69,7 @@ def cli() -> None:
 
 
 @cli.command("import", epilog=f"Example: {EXAMPLES['import']}")
-@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.argument("input_paths", metavar="INPUT...", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Cassette file to write.")
 @click.option(
     "--format",
@@ -76,12 +77,16 @@ def cli() -> None:
     default="auto",
     show_default=True,
     type=click.Choice(["auto", *FORMATS, "markdown", "quirktape"]),
-    help="Input format.",
+    help="Input format (of every input).",
 )
-@click.option("--upstream", type=click.Choice(sorted(DIALECTS)), help="Override dialect detection.")
-@click.option("--interaction", type=int, help="Keep only this LLM exchange (0-based) when the input holds several.")
+@click.option(
+    "--upstream",
+    type=click.Choice(UPSTREAMS),
+    help="The upstream's wire dialect: needed when the input does not tell it, and overrides what it tells.",
+)
+@click.option("--interaction", type=int, help="Keep only this LLM exchange (0-based, counted across the inputs).")
 @click.option("--title")
-@click.option("--source", help="Where the bytes came from (default: the input path).")
+@click.option("--source", help="Where the bytes came from (default: the input paths).")
 @click.option("--provider")
 @click.option("--model")
 @click.option("--tag", "tags", multiple=True, help="Quirk id (repeatable).")
@@ -91,12 +96,20 @@ def cli() -> None:
     show_default=True,
     help="Chunk lists: the recording was complete, end it with [DONE].",
 )
-def import_cmd(input_path, output, fmt, upstream, interaction, title, source, provider, model, tags, done):
-    """Turn a raw stream or chunk list into a cassette."""
+def import_cmd(input_paths, output, fmt, upstream, interaction, title, source, provider, model, tags, done):
+    """Turn raw streams, complete responses, chunk lists or recordings into one cassette.
+
+    Several inputs become one cassette, in order: a stream and its complete (non-streamed)
+    twin let `quirktape check` compare the two.
+    """
     metadata = {"title": title, "source": source, "provider": provider, "model": model, "tags": list(tags)}
-    cassette = import_file(input_path, fmt, upstream=upstream, done=done, interaction=interaction, metadata=metadata)
+    cassette = import_files(
+        list(input_paths), fmt, upstream=upstream, done=done, interaction=interaction, metadata=metadata
+    )
     for note in getattr(cassette.metadata, "skipped", None) or []:
         click.echo(f"skipped {note}", err=True)
+    for note in getattr(cassette.metadata, "import_notes", None) or []:
+        click.echo(f"note: {note}", err=True)
     save(cassette, output)
     click.echo(f"wrote {output}", err=True)
 
@@ -364,15 +377,41 @@ def _listen(host: str, port: int):
     multiple=True,
     help="What must agree (repeatable): method, path, body, body:KEY, query, host, raw_body.",
 )
-def serve_cmd(paths, host, port, pace, match):
-    """Impersonate the upstream: answer requests with the recorded bytes, in the recorded pieces."""
-    cassette = library(paths)
-    try:
-        app = serve_app(cassette, match=match or DEFAULT_MATCH, pace=_pace(pace))
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
+@click.option(
+    "--as",
+    "side",
+    type=click.Choice(["upstream", "anthropic"]),
+    default="upstream",
+    show_default=True,
+    help="upstream: the recorded bytes; anthropic: answer POST /v1/messages with the translation, as a gateway.",
+)
+@TRANSLATOR
+def serve_cmd(paths, host, port, pace, match, side, translator_spec):
+    """Impersonate the upstream (or, --as anthropic, a gateway): answers in the recorded pieces and pace.
+
+    --as anthropic: any Anthropic client can set ANTHROPIC_BASE_URL to this server. Each cassette
+    answers under its route (its path without .yaml, relative to a directory given): as a path
+    prefix (/ROUTE/v1/messages) or as the request's model; with one cassette, every request is its.
+    """
+    if side == "anthropic":
+        if match:
+            raise BadInput("--match applies to --as upstream; --as anthropic chooses by route and turn")
+        cassettes = routes(paths)
+        app = gateway_app(
+            cassettes, pace=_pace(pace), translate=load_translator(translator_spec) if translator_spec else None
+        )
+        what = f"{len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''} as an Anthropic gateway"
+    else:
+        if translator_spec:
+            raise BadInput("--translator applies to --as anthropic (the upstream side sends the recorded bytes)")
+        cassette = library(paths)
+        try:
+            app = serve_app(cassette, match=match or DEFAULT_MATCH, pace=_pace(pace))
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        what = f"{len(cassette.interactions)} interactions"
     sock = _listen(host, port)
-    click.echo(f"quirktape: serving {len(cassette.interactions)} interactions on {url_of(sock)}", err=True)
+    click.echo(f"quirktape: serving {what} on {url_of(sock)}", err=True)
     serve_forever(app, sock)
 
 
@@ -384,13 +423,20 @@ def serve_cmd(paths, host, port, pace, match):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, help="0 picks a free port.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each upstream read.")
-def proxy_cmd(upstream, out_dir, host, port, timeout):
-    """Forward to a live upstream, pass every piece on as it arrives, and record each exchange."""
+@click.option(
+    "--dialect",
+    type=click.Choice(UPSTREAMS),
+    help="The upstream's wire dialect, for exchanges whose URL path and payloads do not tell it "
+    "(without it those are passed on but not recorded).",
+)
+def proxy_cmd(upstream, out_dir, host, port, timeout, dialect):
+    """Forward to a live upstream, pass every piece on as it arrives, and record each LLM exchange."""
     if not upstream.startswith(("http://", "https://")):
         raise BadInput(f"--upstream must be an http(s) URL, not {upstream!r}")
     sock = _listen(host, port)
     click.echo(f"quirktape: proxying {url_of(sock)} -> {upstream}, cassettes in {out_dir}", err=True)
-    serve_forever(proxy_app(upstream, out_dir, timeout=timeout), sock)
+    app = proxy_app(upstream, out_dir, dialect=dialect, log=lambda line: click.echo(line, err=True), timeout=timeout)
+    serve_forever(app, sock)
 
 
 @cli.command("mutate", epilog=f"Example: {EXAMPLES['mutate']}")

@@ -1,22 +1,26 @@
-"""The replay server: impersonates an upstream from cassettes, over real HTTP.
+"""The replay server, over real HTTP: impersonates an upstream, or a gateway, from cassettes.
 
-It is ``ReplayTransport`` behind an ASGI app, so a gateway (LiteLLM, a proxy of your
-own) can be pointed at it to reproduce a bug end to end: same status, headers and
-bytes, in the recorded pieces, at the recorded pace if asked; a recorded reset or
-timeout breaks the connection the same way.
+``serve_app`` is ``ReplayTransport`` behind an ASGI app, so a gateway (LiteLLM, a proxy of
+your own) can be pointed at it to reproduce a bug end to end: same status, headers and bytes,
+in the recorded pieces, at the recorded pace if asked; a recorded reset or timeout breaks the
+connection the same way. ``gateway_app`` is the other side: an Anthropic client (Claude Code,
+the SDKs) points ``ANTHROPIC_BASE_URL`` at it and gets each cassette's translation.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .cassette import Cassette, Metadata, iter_cassette_paths, load
+from .replay import TranslateFn
 from .transport import DEFAULT_MATCH, ReplayTransport
 
 
@@ -30,27 +34,87 @@ def library(paths: Iterable[str]) -> Cassette:
     return Cassette(interactions=interactions, metadata=Metadata(title="quirktape serve"))
 
 
+def routes(paths: Iterable[str]) -> dict[str, Cassette]:
+    """Each cassette named (files, or found under directories) under its route: its path without ``.yaml``.
+
+    Under a directory the route is relative to it (``vllm/report-empty-tool-calls-text-lost``),
+    so one server holds a whole library without ambiguity.
+    """
+    out: dict[str, Cassette] = {}
+    for entry in paths:
+        root = Path(entry)
+        for path in iter_cassette_paths([entry]):
+            name = path.relative_to(root) if root.is_dir() else Path(path.name)
+            out[name.with_suffix("").as_posix()] = load(path)
+    return out
+
+
 def serve_app(
     cassette: Cassette, *, match: Iterable[str] = DEFAULT_MATCH, pace: str | float | None = None
 ) -> Starlette:
+    """Impersonate the upstream: every request is matched against all interactions of ``cassette``."""
     transport = ReplayTransport(cassette, match=tuple(match), pace=pace)
 
     async def answer(request: Request) -> Response:
+        return await _relay(transport, request)
+
+    return _app(answer, transport)
+
+
+def gateway_app(
+    cassettes: dict[str, Cassette], *, pace: str | float | None = None, translate: TranslateFn | None = None
+) -> Starlette:
+    """Impersonate a gateway: ``POST [/ROUTE]/v1/messages`` gets the translation of that route's cassette.
+
+    The route is a path prefix, or else the request's ``model``; with one cassette, every request is its.
+    """
+    transports = {
+        route: ReplayTransport(c, side="anthropic", pace=pace, translate=translate) for route, c in cassettes.items()
+    }
+
+    async def answer(request: Request) -> Response:
         body = await request.body()
-        outgoing = httpx.Request(request.method, str(request.url), headers=request.headers.raw, content=body)
-        reply = await transport.handle_async_request(outgoing)
+        transport = _route(transports, request.url.path, body)
+        if transport is None:
+            known = ", ".join(sorted(transports)[:10])
+            message = f"quirktape: no cassette for {request.url.path} (routes: {known}; use /ROUTE/v1/messages)"
+            return JSONResponse({"type": "error", "error": {"type": "not_found_error", "message": message}}, 404)
+        return await _relay(transport, request, body)
 
-        async def pieces():
-            try:
-                async for piece in reply.stream:
-                    yield piece
-            except (httpx.RemoteProtocolError, httpx.ReadTimeout) as exc:
-                raise RecordedCut(str(exc)) from None
+    return _app(answer, transports)
 
-        response = StreamingResponse(pieces(), status_code=reply.status_code)
-        response.raw_headers = [(k.lower(), v) for k, v in reply.headers.raw if k.lower() != b"content-length"]
-        return response
 
+def _route(transports: dict[str, ReplayTransport], path: str, body: bytes) -> ReplayTransport | None:
+    for route, transport in transports.items():
+        if path.startswith(f"/{route}/"):
+            return transport
+    try:
+        model = json.loads(body).get("model")
+    except (ValueError, AttributeError, RecursionError):
+        model = None
+    if isinstance(model, str) and model in transports:
+        return transports[model]
+    return next(iter(transports.values())) if len(transports) == 1 else None
+
+
+async def _relay(transport: ReplayTransport, request: Request, body: bytes | None = None) -> Response:
+    body = await request.body() if body is None else body
+    outgoing = httpx.Request(request.method, str(request.url), headers=request.headers.raw, content=body)
+    reply = await transport.handle_async_request(outgoing)
+
+    async def pieces():
+        try:
+            async for piece in reply.stream:
+                yield piece
+        except (httpx.RemoteProtocolError, httpx.ReadTimeout) as exc:
+            raise RecordedCut(str(exc)) from None
+
+    response = StreamingResponse(pieces(), status_code=reply.status_code)
+    response.raw_headers = [(k.lower(), v) for k, v in reply.headers.raw if k.lower() != b"content-length"]
+    return response
+
+
+def _app(answer, transport: object) -> Starlette:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     app = Starlette(routes=[Route("/{path:path}", answer, methods=methods)])
     app.state.transport = transport

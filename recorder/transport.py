@@ -29,8 +29,9 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .anthropic_side import answer
 from .cassette import Cassette, CassetteError, Interaction, Tape, load, parse_cassette
-from .replay import rechunk
+from .replay import TranslateFn, rechunk
 
 __all__ = ["BODY_KEYS", "DEFAULT_MATCH", "ReplayTransport"]
 
@@ -41,6 +42,7 @@ DEFAULT_MATCH = ("method", "path", "body")
 BODY_KEYS = ("model", "stream", "messages", "contents")
 MATCHERS = ("method", "scheme", "host", "path", "query", "body", "raw_body", "body:KEY")
 PACES = ("none", "recorded")
+SIDES = ("upstream", "anthropic")
 
 _DROPPED_HEADERS = frozenset({"content-length", "transfer-encoding", "content-encoding"})
 _PLACEHOLDER_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -284,6 +286,10 @@ class ReplayTransport:
     Equal matches answer in recorded order; once all were used, the last answers again if
     ``allow_repeats``. An unmatched request gets a 404 Anthropic-style error saying what was recorded.
 
+    ``side``: ``"upstream"`` (default) answers as the upstream did; ``"anthropic"`` answers a
+    ``POST …/v1/messages`` as a gateway would, with the cassette's translation (by quirktape's
+    translator, or ``translate``), the request's turn choosing the exchange (``anthropic_side``).
+
     ``rechunk``: how the body is cut into reads (``recorded``, ``bytes``, ``lines``, ``random:SEED``).
     ``pace``: ``None``/``"none"`` no waiting, ``"recorded"`` the recorded gaps between reads
     (``quirktape.t_ms``; none before the first), a number scales them. ``sleep`` replaces
@@ -299,7 +305,13 @@ class ReplayTransport:
         pace: str | float | None = None,
         allow_repeats: bool = True,
         sleep: Sleep | None = None,
+        side: str = "upstream",
+        translate: TranslateFn | None = None,
     ) -> None:
+        if side not in SIDES:
+            raise ValueError(f"unknown side {side!r} (known: {', '.join(SIDES)})")
+        self.side = side
+        self.translate = translate
         if isinstance(cassette_or_path, Cassette):
             self.cassette = cassette_or_path
         elif isinstance(cassette_or_path, dict):
@@ -321,6 +333,8 @@ class ReplayTransport:
         self._lock = threading.Lock()
         self.calls: list[tuple[str, str, int | None]] = []
         """Each request answered: (method, URL, index of the interaction, or None when unmatched)."""
+        self.received: list[dict] = []
+        """``side="anthropic"``: each ``/v1/messages`` request body, parsed (what the client sent)."""
 
     @property
     def unused(self) -> list[int]:
@@ -359,6 +373,8 @@ class ReplayTransport:
 
     def _respond(self, lib: ModuleType, request: Any, body: bytes) -> Any:
         live = _Incoming.of(request, body)
+        if self.side == "anthropic":
+            return self._as_gateway(lib, live)
         with self._lock:
             chosen, why = self._choose(live)
             self.calls.append((live.method, str(request.url), chosen.index if chosen else None))
@@ -386,6 +402,24 @@ class ReplayTransport:
         return None, (
             f"quirktape: no recorded interaction matches {asked} "
             f"(recorded: {'; '.join(recorded)}; matching on {', '.join(map(_name, self.match))})"
+        )
+
+    def _as_gateway(self, lib: ModuleType, live: _Incoming) -> Any:
+        if live.method != "POST" or not live.path.rstrip("/").endswith("/messages") or not isinstance(live.data, dict):
+            with self._lock:
+                self.calls.append((live.method, str(live.request.url), None))
+            return _not_found(lib, f"quirktape: answers POST /v1/messages as a gateway, not {live.method} {live.path}")
+        reply = answer(self.cassette, live.data, translate=self.translate, rechunk_strategy=self.rechunk)
+        with self._lock:
+            self.calls.append((live.method, str(live.request.url), reply.interaction))
+            self.received.append(live.data)
+            if reply.interaction is not None:
+                self._used.add(reply.interaction)
+        times = reply.t_ms or [0.0] * len(reply.pieces)
+        delays = [0.0] + [max(0.0, (b - a) * self._scale / 1000.0) for a, b in zip(times, times[1:])]
+        stream = _stream_type(lib)(reply.pieces, delays, None, self._sleep)
+        return lib.Response(
+            reply.status, headers=reply.headers, stream=stream, extensions={"http_version": b"HTTP/1.1"}
         )
 
     def _answer(self, lib: ModuleType, request: Any, interaction: Interaction) -> Any:
