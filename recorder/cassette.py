@@ -69,7 +69,8 @@ class Body(_Open):
 class Tape(_Strict):
     """Stream fidelity data: where each network read began and when, and how it ended."""
 
-    dialect: str = "openai"
+    dialect: str | None = None
+    """The upstream's wire dialect; when a cassette does not say, it is read off the exchange at load."""
     stream: bool | None = None
     offsets: list[int] | None = None
     t_ms: list[float] | None = None
@@ -241,11 +242,29 @@ def parse_cassette(data: Any, name: str = "cassette") -> Cassette:
     if not isinstance(data, dict) or "interactions" not in data:
         raise CassetteError(f"{name}: not a cassette (no top-level 'interactions')")
     try:
-        return Cassette.model_validate(data)
+        cassette = Cassette.model_validate(data)
     except ValidationError as exc:
         raise CassetteError(f"{name}: invalid cassette: {_first_error(exc)}") from None
     except RecursionError:
         raise CassetteError(f"{name}: nested too deeply to be a cassette") from None
+    _tell_dialects(cassette)
+    return cassette
+
+
+def _tell_dialects(cassette: Cassette) -> None:
+    """A response that names no dialect (a plain vcrpy cassette) gets the one its payloads or URL tell.
+
+    Never a default: one that nothing tells stays unknown, and replaying it is an error that says so.
+    """
+    from translator import DIALECTS
+
+    from .sniff import exchange_dialect  # sniff reads cassettes' errors, so it is imported here, not above
+
+    for interaction in cassette.interactions:
+        tape = interaction.response.quirktape
+        if tape.dialect is None:
+            found = exchange_dialect(interaction.request.uri, interaction.response.raw.decode("utf-8", "replace"))
+            tape.dialect = found if found in DIALECTS else None
 
 
 def load(path: str | os.PathLike) -> Cassette:

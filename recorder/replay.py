@@ -123,6 +123,11 @@ def replay(
     interaction = cassette.interactions[i]
     response = interaction.response
     tape = response.quirktape
+    if tape.dialect is None:
+        raise CassetteError(
+            f"interaction {i}: neither its URL path nor its payloads tell the upstream dialect; "
+            "set response.quirktape.dialect"
+        )
     pieces = rechunk(response.raw, rechunk_strategy, tape.offsets)
 
     def run(fn: TranslateFn) -> tuple[list[dict], list[tuple] | None]:

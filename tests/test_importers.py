@@ -595,11 +595,6 @@ RESPONSES = {
     "gemini": (GEMINI_COMPLETE, "/v1beta/models/unknown:generateContent", [("text", "Bonjour")], "end_turn", (4, 2)),
     "ollama": (OLLAMA_COMPLETE, "/api/chat", [("text", "Hello")], "end_turn", (5, 2)),
 }
-OLLAMA_PRETTY = pytest.mark.xfail(
-    strict=True,
-    reason="translator/stream.py reads every Ollama body as NDJSON, so a pretty-printed complete response "
-    "(kept verbatim) does not translate yet",
-)
 
 
 @pytest.mark.parametrize(
@@ -610,7 +605,7 @@ OLLAMA_PRETTY = pytest.mark.xfail(
         ("gemini", None),
         ("gemini", 2),
         ("ollama", None),
-        pytest.param("ollama", 2, marks=OLLAMA_PRETTY),
+        ("ollama", 2),
     ],
 )
 def test_a_complete_response_is_a_non_streaming_interaction(tmp_path, monkeypatch, capsysbinary, dialect, indent):

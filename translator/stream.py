@@ -87,11 +87,11 @@ class Translator:
         """With ``trace`` (which keeps the IR too): each payload the framing yielded, and the facts read from it."""
         # The framing is read off the body, not the headers (SSE-10: servers mislabel it):
         # an error status or a JSON object is read whole at the end; "[" is a streamed JSON
-        # array (Gemini without alt=sse); anything else is an event stream.
+        # array (Gemini without alt=sse); anything else is an event stream. An NDJSON dialect
+        # streams one object per line, unless its first line is not a whole object (a complete
+        # response, pretty-printed).
         self.whole: list[bytes] | None = [] if status >= 400 else None
         self.decoder: SSEDecoder | JsonArrayDecoder | NDJSONDecoder | None = None
-        if self.whole is None and self.dialect.framing == "ndjson":
-            self.decoder = NDJSONDecoder()
         self.head = b""
         self.done = False
         self._seed = hashlib.blake2b(digest_size=12)
@@ -102,14 +102,33 @@ class Translator:
             return []
         if self.decoder is None:
             self.head += data
-            body = self.head.lstrip(_LEADING)
-            if not body:
+            held = self._framing(final=False)
+            if held is None:
                 return []
-            data, self.head = self.head, b""
-            if body[:1] == b"{":
-                self.whole = [data]
-                return []
-            self.decoder = JsonArrayDecoder() if body[:1] == b"[" else SSEDecoder()
+            data = held
+        return self._decode(data)
+
+    def _framing(self, final: bool) -> bytes | None:
+        """Choose the framing once the body's start tells; the bytes held until then, or None (wait, or whole)."""
+        body = self.head.lstrip(_LEADING)
+        if not body:
+            return None
+        ndjson = self.dialect.framing == "ndjson"
+        if ndjson:
+            line, newline, _ = body.partition(b"\n")
+            if not newline and not final:
+                return None
+            whole = body[:1] == b"{" and not _is_json(line)
+        else:
+            whole = body[:1] == b"{"
+        data, self.head = self.head, b""
+        if whole:
+            self.whole = [data]
+            return None
+        self.decoder = NDJSONDecoder() if ndjson else JsonArrayDecoder() if body[:1] == b"[" else SSEDecoder()
+        return data
+
+    def _decode(self, data: bytes) -> list[dict]:
         apply, ir, emitter = self.emitter.apply, self.ir, self.emitter
         for event, payload in self.decoder.feed(data):
             if not emitter.started:  # ids for upstreams that send none: from the payloads so far
@@ -128,6 +147,8 @@ class Translator:
         """The body is over; ``ending`` says how (one of ``ENDINGS``)."""
         if ending not in ENDINGS:
             raise ValueError(f"unknown stream ending {ending!r} (known: {', '.join(ENDINGS)})")
+        held = self._framing(final=True) if self.whole is None and self.decoder is None else None
+        first = self._decode(held) if held is not None else []
         if self.whole is not None:
             body = b"".join(self.whole)
             facts = self._whole_body(body)
@@ -145,7 +166,7 @@ class Translator:
             self.ir.extend(facts)
         self.emitter.apply(facts)
         self.emitter.end(ending if ending in ("reset", "timeout") else None)
-        return self.emitter.take()
+        return first + self.emitter.take()
 
     def _facts(self, event: str | None, data: str) -> list[tuple]:
         if self.done:
@@ -219,6 +240,14 @@ class Translator:
             return self.parser.response(obj)
         except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as exc:
             return [(ERROR, "api_error", f"upstream response has an unexpected shape ({type(exc).__name__}: {exc})")]
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _loads_or_text(data: str) -> Any:
