@@ -687,11 +687,14 @@ FORMATS = (*BODY_FORMATS, *RECORDING_FORMATS)
 
 
 def is_quirktape(data: Any) -> bool:
-    """A quirktape cassette already: it has our metadata or stream fidelity data."""
+    """A quirktape cassette already: its responses carry our stream fidelity data.
+
+    A top-level ``metadata`` alone does not tell: vcrpy 9 writes one into its own cassettes.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         return False
     responses = [i.get("response") for i in data["interactions"] if isinstance(i, dict)]
-    return "metadata" in data or any(isinstance(r, dict) and "quirktape" in r for r in responses)
+    return any(isinstance(r, dict) and "quirktape" in r for r in responses)
 
 
 def _document_format(data: Any) -> str | None:

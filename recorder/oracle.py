@@ -25,6 +25,7 @@ mint new ids per call.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -547,8 +548,11 @@ def _request_key(interaction: Interaction) -> tuple[str, str]:
         pass
     if isinstance(body, dict):
         body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
-    path = urlsplit(interaction.request.uri).path.replace(":streamGenerateContent", ":generateContent")
+    path = _STREAMING_METHOD.sub(":generateContent", urlsplit(interaction.request.uri).path)
     return path, json.dumps(body, sort_keys=True, default=str)
+
+
+_STREAMING_METHOD = re.compile(":streamgeneratecontent", re.IGNORECASE)
 
 
 def _same_request(a: Interaction, b: Interaction) -> bool:

@@ -785,3 +785,31 @@ def test_a_snake_case_complete_gemini_response_is_normalised_too():
     assert cassette.interactions[0].response.quirktape.stream is False
     assert [b for b in blocks(accumulate(replay(cassette).events)) if b[0] == "tool_use"] == SNAKE_CALLS
     assert cassette.metadata.import_notes
+
+
+def test_a_vcrpy_9_cassette_with_its_own_metadata_is_imported_as_vcrpy_not_taken_as_is(tmp_path):
+    """vcrpy 9 keeps a top-level ``metadata``: that alone does not make a quirktape cassette."""
+    stream = sse(chunk({"content": "Hi"}, "stop")).decode()
+    document = {
+        "version": 1,
+        "metadata": {"recorded_by": "vcrpy"},
+        "interactions": [
+            {
+                "request": {"method": "GET", "uri": "https://api.example.com/v1/users/1", "body": None, "headers": {}},
+                "response": {"status": {"code": 200, "message": "OK"}, "headers": {}, "body": {"string": '{"id": 1}'}},
+            },
+            {
+                "request": {"method": "POST", "uri": "https://api.example.com/v1/chat/completions", "body": "{}"},
+                "response": {
+                    "status": {"code": 200, "message": "OK"},
+                    "headers": {"content-type": ["text/event-stream"]},
+                    "body": {"string": stream},
+                },
+            },
+        ],
+    }
+    raw = yaml.safe_dump(document).encode()
+    assert detect_format(raw) == "vcr"
+    cassette = import_bytes(raw)
+    assert [i.request.method for i in cassette.interactions] == ["POST"]
+    assert cassette.interactions[0].response.quirktape.dialect == "openai"

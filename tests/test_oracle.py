@@ -184,3 +184,14 @@ def test_tool_input_the_sdk_rejects_fails_grammar_as_spec():
     assert sdk_problems(events('{"a": "\\ud800"}'))
     assert sdk_problems(events('{"a": "\\ud83d\\ude00"}')) == []
     assert sdk_problems(events('{"a": "\\ud8')) == []  # a prefix the SDK's partial parser accepts
+
+
+def test_twins_pair_whatever_the_case_of_the_gemini_method():
+    data = load(CASSETTES / "gemini" / "report-25390-gemma-echo-arg.yaml").model_dump(mode="python")
+    uris = [i["request"]["uri"] for i in data["interactions"]]
+    assert any(":streamGenerateContent" in u for u in uris) and any(":generateContent" in u for u in uris)
+    for interaction in data["interactions"]:
+        interaction["request"]["uri"] = interaction["request"]["uri"].replace(
+            ":streamGenerateContent", ":STREAMgeneratecontent"
+        )
+    assert results(parse_cassette(data))["stream-nonstream"].ok is True
