@@ -15,22 +15,26 @@ import click
 
 from translator import accumulate, encode_sse, stream_error, translate_stream
 
-from .asgi import bind, serve_forever, url_of
-from .captured import captured, read_output
-from .cassette import CassetteError, dumps, iter_cassette_paths, load, save, write_atomic
-from .catalogue import coverage
-from .diff import event_diff
-from .importers import FORMATS, import_files
-from .mutate import VARIANTS, answers, mutate
-from .oracle import check_cassette
-from .proxy import proxy_app
-from .record import record
-from .replay import load_translator, pick, replay
-from .report import report
-from .serve import gateway_app, library, routes, serve_app
-from .shrink import DIFFERS, SHRINKABLE, fails, shrink
-from .sniff import UPSTREAMS
-from .transport import DEFAULT_MATCH
+from .capture import FORMATS, import_files, proxy_app, record
+from .judge import (
+    DIFFERS,
+    SHRINKABLE,
+    VARIANTS,
+    answers,
+    captured,
+    catalogue_coverage,
+    check_cassette,
+    event_diff,
+    fails,
+    mutate,
+    read_output,
+    report,
+    shrink,
+)
+from .replay import DEFAULT_MATCH, load_translator, pick, replay
+from .replay.asgi import bind, serve_forever, url_of
+from .replay.serve import gateway_app, library, routes, serve_app
+from .tape import UPSTREAMS, CassetteError, dumps, iter_cassette_paths, load, save, write_atomic
 
 EXAMPLES = {
     "import": "quirktape import stream.sse -o cassettes/vllm/my-quirk.yaml --provider vllm --tag MIX-04",
@@ -184,7 +188,7 @@ def check_cmd(paths, as_json, translator_spec, strict, failures_only, output_pat
         status: sum(1 for checks in rows for c in checks if c.status == status) for status in ("ok", "FAIL", "warn")
     }
     unreadable = sum(1 for _, checks in results if isinstance(checks, str))
-    covered, missing = coverage(tags)
+    covered, missing = catalogue_coverage(tags)
     if as_json:
         click.echo(json.dumps(_check_json(results, covered, missing, count, unreadable), indent=2))
     else:

@@ -7,7 +7,7 @@ becomes one test, ``<path>::oracle``, that runs the oracle over it, wherever it 
 under a configured directory (``--quirktape-dir DIR``, repeatable, or the ``quirktape_dirs`` ini
 option), under a directory named on the command line (``pytest cassettes/``) or named itself
 (``pytest my.yaml``). An interaction is an LLM exchange when its response body, else its request
-path, speaks a dialect quirktape translates (``recorder.sniff``); only those interactions are
+path, speaks a dialect quirktape translates (``recorder.tape.sniff``); only those interactions are
 judged, each in that dialect unless its ``response.quirktape`` names one. A cassette with none
 (a plain vcrpy cassette of a JSON API, an Anthropic call) and other YAML are left alone. A file
 that looks like a cassette but cannot be read or is not a valid cassette is a failing test that
@@ -46,13 +46,11 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from translator import DIALECTS, accumulate, stream_error
+from translator import DIALECTS, accumulate, stream_error, translate_stream
 
-from .cassette import Cassette, CassetteError, Expect, load, parse_cassette, save_expect
-from .oracle import Check, Unreadable, check_cassette, expect_from, expect_problems, first_event_difference
-from .replay import Replay, TranslateFn, load_translator, replay, translate_stream
-from .sniff import FOREIGN, body_dialect, url_dialect
-from .transport import ReplayTransport
+from .judge import Check, Unreadable, check_cassette, expect_from, expect_problems, first_event_difference
+from .replay import Replay, ReplayTransport, TranslateFn, load_translator, replay
+from .tape import FOREIGN, Cassette, CassetteError, Expect, body_dialect, load, parse_cassette, save_expect, url_dialect
 
 __all__ = ["NetworkBlocked", "NetworkGuard", "Replayed"]
 

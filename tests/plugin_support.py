@@ -11,9 +11,9 @@ import httpx  # noqa: F401 - kept loaded across pytester's in-process runs (see 
 import yaml
 from helpers import CASSETTES
 
-from recorder.cassette import load, save
+from recorder.tape import load, save
 
-# pytester's in-process runs drop the modules a run imported. recorder.transport caches its stream
+# pytester's in-process runs drop the modules a run imported. recorder.replay.transport caches its stream
 # class per library *name*, so an httpx imported afresh by a later run would not match it: httpx
 # stays imported here, for the whole session.
 

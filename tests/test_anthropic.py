@@ -9,9 +9,8 @@ import pytest
 from broken_translators import drop_second_tool, text_as_json_deltas
 from helpers import CASSETTES, run_cli
 
-from recorder.captured import captured, read_output
-from recorder.cassette import load
-from recorder.oracle import check_cassette
+from recorder.judge import captured, check_cassette, read_output
+from recorder.tape import load
 from translator import accumulate, encode_sse, translate_response, translate_stream, violations
 from translator.coverage import trace_findings
 from translator.stream import Translator

@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 from helpers import CASSETTES
 
-from recorder.anthropic_side import FOLLOW_UP, timed_events
-from recorder.asgi import running
-from recorder.cassette import load, parse_cassette
-from recorder.serve import gateway_app, routes
-from recorder.transport import ReplayTransport
+from recorder.replay import FOLLOW_UP, ReplayTransport, timed_events
+from recorder.replay.asgi import running
+from recorder.replay.serve import gateway_app, routes
+from recorder.tape import load, parse_cassette
 
 anthropic = pytest.importorskip("anthropic")
 httpx2 = pytest.importorskip("httpx2")

@@ -5,7 +5,7 @@ import pytest
 import yaml
 from helpers import cassette_paths
 
-from recorder.cassette import Cassette, CassetteError, dumps, load, parse_cassette, save
+from recorder.tape import Cassette, CassetteError, dumps, load, parse_cassette, save
 
 MINIMAL = {
     "version": 1,
@@ -121,7 +121,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     def broken_write(*args, **kwargs):
         raise OSError("disk full")
 
-    import recorder.cassette as module
+    import recorder.tape.cassette as module
 
     monkeypatch.setattr(module.os, "replace", broken_write)
     with pytest.raises(OSError):
@@ -162,7 +162,7 @@ def test_saved_files_get_ordinary_permissions(tmp_path):
 def test_save_expect_touches_only_the_expect_block(tmp_path):
     from helpers import CASSETTES
 
-    from recorder.cassette import save_expect
+    from recorder.tape import save_expect
 
     source = CASSETTES / "openai" / "mix-01-text-then-tool.yaml"
     path = tmp_path / "c.yaml"

@@ -5,7 +5,7 @@ import json
 import pytest
 from helpers import CASSETTES, chunk, run_cli, sse, tool
 
-from recorder.cassette import load
+from recorder.tape import load
 
 run = run_cli
 

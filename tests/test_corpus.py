@@ -18,10 +18,10 @@ import pytest
 import yaml
 from helpers import CORPUS, sdk_agrees, sdk_final_message
 
-from recorder.cassette import Cassette, CassetteError
-from recorder.importers import detect_format, import_file
-from recorder.oracle import check_cassette
+from recorder.capture import detect_format, import_file
+from recorder.judge import check_cassette
 from recorder.replay import replay
+from recorder.tape import Cassette, CassetteError
 from translator import DIALECTS, SSEDecoder, accumulate, stream_error, violations
 
 MANIFEST = CORPUS / "manifest.json"

@@ -14,8 +14,8 @@ from helpers import cassette_paths, chunk, sse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recorder.cassette import Cassette, load, parse_cassette
-from recorder.oracle import check_cassette, coverage
+from recorder.judge import check_cassette, coverage
+from recorder.tape import Cassette, load, parse_cassette
 from translator import DIALECTS
 from translator.coverage import ANY_KEY, First, Shapes, trace_findings
 

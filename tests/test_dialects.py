@@ -14,9 +14,8 @@ import pytest
 import yaml
 from helpers import CORPUS, run_cli
 
-from recorder.cassette import load
-from recorder.importers import import_bytes, import_file
-from recorder.sniff import body_framing, is_snake_gemini, payload_dialect, to_wire_keys, url_dialect
+from recorder.capture import import_bytes, import_file
+from recorder.tape import body_framing, is_snake_gemini, load, payload_dialect, to_wire_keys, url_dialect
 
 RESPONSES_API = [
     {

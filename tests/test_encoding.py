@@ -15,10 +15,10 @@ import pytest
 import yaml
 from helpers import CORPUS, chunk, run_cli, sse
 
-from recorder.asgi import running
-from recorder.cassette import CassetteError, load, save
-from recorder.serve import library, serve_app
-from recorder.transport import ReplayTransport
+from recorder.replay import ReplayTransport
+from recorder.replay.asgi import running
+from recorder.replay.serve import library, serve_app
+from recorder.tape import CassetteError, load, save
 
 httpx2 = pytest.importorskip("httpx2")
 openai = pytest.importorskip("openai")

@@ -7,8 +7,8 @@ import json
 import pytest
 from helpers import cassette_paths
 
-from recorder.cassette import load
 from recorder.replay import rechunk, replay
+from recorder.tape import load
 from translator.ir import ERROR, REASONING, TEXT, TOOL
 
 genai = pytest.importorskip("google.genai", reason="google-genai is not installed")

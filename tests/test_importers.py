@@ -17,11 +17,10 @@ import yaml
 from helpers import blocks, chunk, sse, tool
 from test_cli import run
 
-from recorder.cassette import Cassette, CassetteError, load, save
-from recorder.importers import FORMATS, detect_format, import_bytes, import_file
-from recorder.oracle import check_cassette
-from recorder.redact import REDACTED
+from recorder.capture import FORMATS, detect_format, import_bytes, import_file
+from recorder.judge import check_cassette
 from recorder.replay import replay
+from recorder.tape import REDACTED, Cassette, CassetteError, load, save
 from translator import DIALECTS, accumulate, stream_error
 
 OPENAI_URL = "https://api.example.com/v1/chat/completions"

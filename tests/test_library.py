@@ -6,9 +6,9 @@ from helpers import cassette_paths, sdk_agrees
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recorder.cassette import load
-from recorder.oracle import check_cassette
+from recorder.judge import check_cassette
 from recorder.replay import replay
+from recorder.tape import load
 from translator import translate_stream
 
 PATHS = cassette_paths()

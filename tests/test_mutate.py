@@ -4,9 +4,8 @@
 import pytest
 from helpers import CASSETTES, cassette_paths
 
-from recorder.cassette import load
-from recorder.mutate import VARIANTS, answers, mutate
-from recorder.oracle import check_cassette
+from recorder.judge import VARIANTS, answers, check_cassette, mutate
+from recorder.tape import load
 
 PATHS = cassette_paths()
 

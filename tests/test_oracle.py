@@ -6,8 +6,8 @@ import pytest
 from broken_translators import drop_second_tool, text_as_json_deltas
 from helpers import CASSETTES
 
-from recorder.cassette import load, parse_cassette
-from recorder.oracle import check_cassette
+from recorder.judge import check_cassette
+from recorder.tape import load, parse_cassette
 from translator import translate_stream
 
 PARALLEL = CASSETTES / "mlx-lm" / "report-parallel-tool-calls-one-delta.yaml"
@@ -167,7 +167,7 @@ def test_only_the_same_request_makes_a_twin():
 
 def test_tool_input_the_sdk_rejects_fails_grammar_as_spec():
     """Python's json takes a lone surrogate escape; the SDK's strict parser rejects the whole stream."""
-    from recorder.oracle import sdk_problems
+    from recorder.judge import sdk_problems
 
     def events(partial: str) -> list[dict]:
         return [

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from helpers import ROOT, _without_none, sdk_agrees
 
-from recorder.cassette import Body, Cassette, Interaction, Request, Response, Status, Tape
-from recorder.importers import import_bytes
-from recorder.oracle import check_cassette
+from recorder.capture import import_bytes
+from recorder.judge import check_cassette
 from recorder.replay import rechunk, replay
+from recorder.tape import Body, Cassette, Interaction, Request, Response, Status, Tape
 from translator import SSEDecoder, Translator, accumulate, accumulate_event, stream_error, violations
 
 PEERS = ROOT.parent / "shared" / "peers"

@@ -46,7 +46,7 @@ def test_cassette_loads_and_paths_resolve_next_to_the_test_file(pytester):
     pytester.makepyfile(
         **{
             "tests/test_qt_fx_load": """
-            from recorder.cassette import Cassette
+            from recorder.tape import Cassette
 
             def test_load(quirktape_cassette, quirktape_replay):
                 cassette = quirktape_cassette("data/vllm.yaml")
@@ -129,7 +129,7 @@ def test_a_missing_cassette_is_a_one_line_error(pytester):
     )
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["E*recorder.cassette.CassetteError: cassettes/nope.yaml: no such file"])
+    result.stdout.fnmatch_lines(["E*recorder.tape.cassette.CassetteError: cassettes/nope.yaml: no such file"])
 
 
 def test_transport_serves_the_official_openai_sdk(pytester):

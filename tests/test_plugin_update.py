@@ -18,9 +18,9 @@ from plugin_support import (
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serializers import yamlserializer
 
-from recorder.cassette import load
-from recorder.oracle import expect_from, expect_problems
+from recorder.judge import expect_from, expect_problems
 from recorder.replay import replay
+from recorder.tape import load
 
 
 def test_update_rewrites_only_the_failing_cassette_and_prints_the_change(pytester):

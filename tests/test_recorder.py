@@ -12,14 +12,11 @@ from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from recorder.asgi import bind, running
-from recorder.cassette import load
-from recorder.importers import import_file
-from recorder.proxy import proxy_app
-from recorder.record import record
-from recorder.redact import find_secrets, redact_headers, redact_url
+from recorder.capture import import_file, proxy_app, record
 from recorder.replay import replay
-from recorder.serve import library, serve_app
+from recorder.replay.asgi import bind, running
+from recorder.replay.serve import library, serve_app
+from recorder.tape import find_secrets, load, redact_headers, redact_url
 from translator import accumulate
 
 TEXT = CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml"

@@ -1,7 +1,7 @@
 import pytest
 
-from recorder.cassette import CassetteError
 from recorder.replay import rechunk
+from recorder.tape import CassetteError
 
 BODY = "data: a\n\ndata: ü\r\n\r\ndata: [DONE]\n\n".encode()
 

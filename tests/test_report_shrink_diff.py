@@ -4,11 +4,9 @@ import pytest
 from broken_translators import drop_second_tool, text_as_json_deltas
 from helpers import CASSETTES, run_cli
 
-import recorder.report as report_module
-from recorder.cassette import CassetteError, dumps, load
-from recorder.oracle import check_cassette
-from recorder.report import cassette_from_report, report
-from recorder.shrink import shrink
+import recorder.tape.markdown as markdown
+from recorder.judge import check_cassette, report, shrink
+from recorder.tape import CassetteError, cassette_from_report, dumps, load
 
 PARALLEL = CASSETTES / "mlx-lm" / "report-parallel-tool-calls-one-delta.yaml"
 TEXT = CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml"
@@ -30,7 +28,7 @@ def test_report_names_the_failure_and_round_trips_to_the_identical_cassette():
 
 
 def test_large_cassettes_are_embedded_compressed(monkeypatch):
-    monkeypatch.setattr(report_module, "INLINE_LIMIT", 100)
+    monkeypatch.setattr(markdown, "INLINE_LIMIT", 100)
     cassette = load(TEXT)
     text = report(cassette)
     assert "quirktape-gzip-base64" in text and "```yaml" not in text
@@ -132,7 +130,7 @@ def test_import_markdown_gives_back_the_identical_cassette(tmp_path, monkeypatch
 
 
 def test_a_credential_is_refused_even_when_the_cassette_would_be_packed(monkeypatch):
-    monkeypatch.setattr(report_module, "INLINE_LIMIT", 10)
+    monkeypatch.setattr(markdown, "INLINE_LIMIT", 10)
     cassette = load(TEXT)
     cassette.interactions[0].request.headers["authorization"] = ["Bearer sk-proj-" + "a" * 30]
     with pytest.raises(CassetteError, match="credential"):
@@ -195,7 +193,7 @@ def test_check_skips_yaml_that_is_not_a_cassette_in_directories(tmp_path, monkey
 
 
 def test_finish_on_last_keeps_the_usage_that_rode_on_the_finish():
-    from recorder.mutate import answers, mutate
+    from recorder.judge import answers, mutate
 
     cassette = load(CASSETTES / "groq" / "use-03-usage-in-vendor-field.yaml")
     variant = mutate(cassette, "finish-on-last")

@@ -28,7 +28,7 @@ from anthropic.types.message_create_params import MessageCreateParamsStreaming
 from helpers import CASSETTES, cassette_paths
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from recorder.cassette import Cassette, load
+from recorder.tape import Cassette, load
 from translator import to_gemini_request, to_openai_request
 
 PATHS = cassette_paths()

@@ -11,9 +11,8 @@ import pytest
 from helpers import CASSETTES
 
 import recorder
-from recorder.cassette import load, parse_cassette
-from recorder.replay import rechunk, replay
-from recorder.transport import ReplayTransport
+from recorder.replay import ReplayTransport, rechunk, replay
+from recorder.tape import load, parse_cassette
 from translator import encode_sse
 
 httpx2 = pytest.importorskip("httpx2")

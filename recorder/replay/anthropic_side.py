@@ -20,8 +20,8 @@ from typing import Any
 
 from translator import Translator, accumulate, encode_sse, stream_error
 
-from .cassette import Cassette, Interaction
-from .replay import TranslateFn, rechunk
+from ..tape import Cassette, Interaction
+from .playback import TranslateFn, rechunk
 
 FOLLOW_UP = "quirktape: the cassette has no recorded answer for this turn."
 """The text of the final answer to a turn the cassette did not record."""

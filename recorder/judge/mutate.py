@@ -15,11 +15,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from translator import SSEDecoder, accumulate
+from translator import SSEDecoder, accumulate, translate_stream
 
-from .cassette import Cassette, Interaction
+from ..replay import TranslateFn, replay
+from ..tape import Cassette, Interaction
 from .oracle import comparable
-from .replay import TranslateFn, replay, translate_stream
 
 Events = list[tuple[str | None, str]]
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from translator import translate_stream
 
-from .cassette import Cassette, CassetteError
+from ..replay import TranslateFn, replay
+from ..tape import Cassette, CassetteError
 from .mutate import encode_events, sse_events
 from .oracle import INVARIANTS, check_cassette, comparable
-from .replay import TranslateFn, replay
 
 DIFFERS = "differs"
 """Not an oracle invariant: the translation differs from the reference translator's."""

@@ -31,12 +31,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from translator import Translator, accumulate, normalize_arguments, stream_error, summary, violations
+from translator import (
+    Translator,
+    accumulate,
+    normalize_arguments,
+    stream_error,
+    summary,
+    translate_stream,
+    violations,
+)
 from translator.coverage import trace_findings
 from translator.ir import DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, TEXT, TOOL
 
-from .cassette import Cassette, Expect, Interaction
-from .replay import Replay, TranslateFn, TranslatorFailed, replay, translate_stream
+from ..replay import Replay, TranslateFn, TranslatorFailed, replay
+from ..tape import Cassette, Expect, Interaction
 
 INVARIANTS = ("grammar", "coverage", "conservation", "rechunk", "stream-nonstream", "expect", "errors")
 RECHUNKS = ("bytes", "lines", "random:1", "random:2", "random:3")

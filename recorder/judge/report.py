@@ -1,28 +1,24 @@
-"""Bug reports a person can paste into an issue, and back.
+"""Bug reports a person can paste into an issue.
 
 ``report`` writes Markdown: what happened, what a correct translation contains, what
 the translator under test produced, the difference event by event, which invariants
 failed, and the cassette itself in a collapsible block (gzip + base64 when large) so
 anyone can reproduce the bug in one command: ``quirktape import report.md -o c.yaml``.
+The report's format (its marker, the embedded cassette and reading it back) is
+``recorder.tape.markdown``.
 """
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import re
 
 from translator import accumulate, stream_error, translate_stream
 
-from .cassette import Cassette, CassetteError, dumps, loads
+from ..replay import TranslateFn, replay
+from ..tape import MARKER, Cassette, CassetteError, dumps, embed
 from .diff import event_diff
 from .oracle import check_cassette
-from .replay import TranslateFn, replay
-
-MARKER = "<!-- quirktape-report v1 -->"
-INLINE_LIMIT = 20_000
-"""Cassettes larger than this (characters of YAML) are embedded gzip-compressed and base64-encoded."""
 
 # Shapes of common credentials; a report containing one is refused (cassettes are redacted when recorded,
 # but a hand-made or imported one may not be).
@@ -86,22 +82,6 @@ def _message_block(events: list[dict]) -> str:
     if error:
         lines.append(f"// ended with an error event: {json.dumps(error, ensure_ascii=False)}")
     return "```json\n" + "\n".join(lines) + "\n```"
-
-
-def _fenced(info: str, text: str) -> str:
-    """A code block whose fence is longer than any backtick run inside it."""
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
-    return f"{fence}{info}\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}"
-
-
-def _embed(cassette: Cassette) -> str:
-    text = dumps(cassette)
-    if len(text) <= INLINE_LIMIT:
-        return f"<details><summary>cassette (YAML)</summary>\n\n{_fenced('yaml', text)}\n\n</details>"
-    packed = base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
-    lines = "\n".join(packed[i : i + 100] for i in range(0, len(packed), 100))
-    block = _fenced("quirktape-gzip-base64", lines)
-    return f"<details><summary>cassette (YAML, gzip + base64)</summary>\n\n{block}\n\n</details>"
 
 
 def report(
@@ -170,33 +150,10 @@ def report(
         + (f" --translator {translator_name}" if translator_name else ""),
         "```",
         "",
-        _embed(cassette),
+        embed(cassette),
         "",
     ]
     text = "\n".join(out)
     if CREDENTIAL.search(text):
         raise CassetteError("refusing to write the report: something that looks like a credential is in it")
     return text
-
-
-_YAML_BLOCK = re.compile(r"^(`{3,})yaml\n(.*?)^\1$", re.S | re.M)
-_PACKED_BLOCK = re.compile(r"^(`{3,})quirktape-gzip-base64\n(.*?)^\1$", re.S | re.M)
-
-
-def cassette_from_report(text: str) -> Cassette:
-    """The cassette embedded in a report, exactly as it was (whatever line ends the report got on the way)."""
-    text = text.replace("\r\n", "\n")
-    if MARKER not in text:
-        raise CassetteError("not a quirktape report (no report marker)")
-    packed = _PACKED_BLOCK.search(text)
-    if packed:
-        try:
-            body = gzip.decompress(base64.b64decode("".join(packed.group(2).split()))).decode()
-        except (ValueError, OSError, EOFError) as exc:
-            raise CassetteError(f"the embedded cassette is damaged: {exc}") from None
-    else:
-        blocks = _YAML_BLOCK.findall(text)
-        if not blocks:
-            raise CassetteError("the report holds no cassette block")
-        body = blocks[-1][1]
-    return loads(body, "embedded cassette")

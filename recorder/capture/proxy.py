@@ -28,9 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .cassette import Cassette, CassetteError, Metadata, save
+from ..tape import SECRET_HEADERS, SECRET_QUERY, Cassette, CassetteError, Metadata, save
 from .record import build_interaction
-from .redact import SECRET_HEADERS, SECRET_QUERY
 
 _HOP_BY_HOP = frozenset(
     {

@@ -29,9 +29,9 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..tape import Cassette, CassetteError, Interaction, Tape, load, parse_cassette
 from .anthropic_side import answer
-from .cassette import Cassette, CassetteError, Interaction, Tape, load, parse_cassette
-from .replay import TranslateFn, rechunk
+from .playback import TranslateFn, rechunk
 
 __all__ = ["BODY_KEYS", "DEFAULT_MATCH", "ReplayTransport"]
 

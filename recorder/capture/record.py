@@ -19,9 +19,23 @@ import httpx
 from translator import to_gemini_request, to_openai_request, translate_stream
 from translator.ir import DONE, FINISH
 
-from .cassette import Body, Cassette, CassetteError, Interaction, Metadata, Request, Response, Status, Tape
-from .redact import redact_headers, redact_url
-from .sniff import NotTranslatable, body_framing, exchange_dialect, translatable
+from ..tape import (
+    Body,
+    Cassette,
+    CassetteError,
+    Interaction,
+    Metadata,
+    NotTranslatable,
+    Request,
+    Response,
+    Status,
+    Tape,
+    body_framing,
+    exchange_dialect,
+    redact_headers,
+    redact_url,
+    translatable,
+)
 
 Progress = Callable[[int, int, float], None]
 """Called after each read with (bytes so far, reads so far, seconds elapsed)."""

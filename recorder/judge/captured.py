@@ -12,8 +12,8 @@ from typing import Any
 
 from translator import SSEDecoder, translate_response
 
-from .cassette import CassetteError
-from .replay import TranslateFn
+from ..replay import TranslateFn
+from ..tape import CassetteError
 
 
 def read_output(body: bytes) -> list[dict]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from translator import translate_stream
 
-from .cassette import Cassette, CassetteError, Interaction
+from ..tape import Cassette, CassetteError, Interaction
 
 STRATEGIES = ("recorded", "bytes", "lines", "random:SEED")
 

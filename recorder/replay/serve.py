@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .cassette import Cassette, Metadata, iter_cassette_paths, load
-from .replay import TranslateFn
+from ..tape import Cassette, Metadata, iter_cassette_paths, load
+from .playback import TranslateFn
 from .transport import DEFAULT_MATCH, ReplayTransport
 
 

@@ -1,0 +1,18 @@
+"""Getting streams in: live capture, a recording proxy, and importers for what people already have.
+
+- ``record``: one request to a live upstream, every network read kept with its time;
+- ``proxy``: a recording reverse proxy between a gateway and its upstream, one cassette per exchange;
+- ``importers``: the format registry, format detection and ``import_bytes`` / ``import_file`` /
+  ``import_files``, over the two format families:
+- ``bodies``: one response body (raw SSE, chunk lists, Gemini's JSON array, NDJSON, a complete
+  response);
+- ``recordings``: recorded HTTP traffic (vcrpy and go-vcr cassettes, llama-stack recordings, HAR).
+
+Imports ``tape`` only: capturing never judges or replays.
+"""
+
+from .importers import FORMATS, detect_format, import_bytes, import_file, import_files
+from .proxy import proxy_app
+from .record import record
+
+__all__ = ["FORMATS", "detect_format", "import_bytes", "import_file", "import_files", "proxy_app", "record"]
