@@ -10,12 +10,14 @@ import json
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
+import yaml
 
 from translator import accumulate, encode_sse, stream_error, translate_stream
 
-from .capture import FORMATS, import_files, proxy_app, record
+from .capture import FORMATS, gateway_app, import_files, proxy_app, record
 from .judge import (
     DIFFERS,
     SHRINKABLE,
@@ -31,9 +33,11 @@ from .judge import (
     report,
     shrink,
 )
+from .judge.gauntlet import cases as gauntlet_cases
+from .judge.gauntlet import changes, gauntlet, litellm_config
 from .replay import DEFAULT_MATCH, load_translator, pick, replay
 from .replay.asgi import bind, serve_forever, url_of
-from .replay.serve import gateway_app, library, routes, serve_app
+from .replay.serve import anthropic_app, library, routes, serve_app
 from .tape import UPSTREAMS, CassetteError, dumps, iter_cassette_paths, load, save, write_atomic
 
 EXAMPLES = {
@@ -44,10 +48,13 @@ EXAMPLES = {
     "--model deepseek-v4-pro --request req.json --api-key-env OPENAI_API_KEY -o cassettes/vllm/new.yaml",
     "serve": "quirktape serve cassettes/vllm/ --port 8000 --pace recorded",
     "proxy": "quirktape proxy --upstream http://127.0.0.1:8000 --port 8080 -o recorded/",
+    "gateway": "quirktape gateway --upstream http://127.0.0.1:8000/v1 --port 8082 -o recorded/   "
+    "# then: ANTHROPIC_BASE_URL=http://127.0.0.1:8082 claude",
     "mutate": "quirktape mutate cassettes/openai/mix-01-text-then-tool.yaml -o /tmp/variants",
     "report": "quirktape report bug.yaml --translator my_gateway:translate -o bug.md",
     "shrink": "quirktape shrink bug.yaml --invariant conservation --translator my_gateway:translate -o smaller.yaml",
     "diff": "quirktape diff bug.yaml --translator my_gateway:translate",
+    "gauntlet": "quirktape gauntlet cassettes/ --gateway-cmd 'litellm --config {litellm_config} --port {port}' -o out/",
 }
 
 TRANSLATOR = click.option(
@@ -401,7 +408,7 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec):
         if match:
             raise BadInput("--match applies to --as upstream; --as anthropic chooses by route and turn")
         cassettes = routes(paths)
-        app = gateway_app(
+        app = anthropic_app(
             cassettes, pace=_pace(pace), translate=load_translator(translator_spec) if translator_spec else None
         )
         what = f"{len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''} as an Anthropic gateway"
@@ -417,6 +424,56 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec):
     sock = _listen(host, port)
     click.echo(f"quirktape: serving {what} on {url_of(sock)}", err=True)
     serve_forever(app, sock)
+
+
+@cli.command("gateway", epilog=f"Example: {EXAMPLES['gateway']}")
+@click.option(
+    "--upstream",
+    "upstream_url",
+    required=True,
+    help="The live upstream's base URL: .../v1 (OpenAI-compatible) or .../v1beta (Gemini).",
+)
+@click.option(
+    "--dialect",
+    type=click.Choice(["openai", "gemini"]),
+    help="The upstream dialect (else read off the URL: /v1 is OpenAI-compatible, /v1beta or googleapis.com Gemini).",
+)
+@click.option("--model", help="Upstream model for every request (default: the model the client names).")
+@click.option(
+    "--api-key-env", metavar="VAR", help="Environment variable holding the upstream credential (never written)."
+)
+@click.option(
+    "-o", "--out-dir", required=True, type=click.Path(file_okay=False), help="Directory for one cassette per exchange."
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8082, show_default=True, help="0 picks a free port.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each upstream read.")
+def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, timeout):
+    """A live, recording Anthropic gateway: translates each request for the upstream and the answer back as
+    it arrives, and writes every exchange (Anthropic request, upstream request, raw response) as a cassette."""
+    if not upstream_url.startswith(("http://", "https://")):
+        raise BadInput(f"--upstream must be an http(s) URL, not {upstream_url!r}")
+    dialect = dialect or _gateway_dialect(upstream_url)
+    api_key = None
+    if api_key_env:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            raise BadInput(f"environment variable {api_key_env} is not set")
+    sock = _listen(host, port)
+    app = gateway_app(upstream_url, dialect, out_dir, model=model, api_key=api_key, timeout=timeout)
+    click.echo(f"quirktape: gateway {url_of(sock)} -> {dialect} {upstream_url}, cassettes in {out_dir}", err=True)
+    serve_forever(app, sock)
+
+
+def _gateway_dialect(url: str) -> str:
+    """The upstream dialect a base URL names by convention; none is assumed where it names none."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/").lower()
+    if "googleapis.com" in (parts.hostname or "") or path.endswith(("/v1beta", "/v1beta1")):
+        return "gemini"
+    if path.endswith("/v1"):
+        return "openai"
+    raise BadInput(f"{url}: the URL does not tell the upstream dialect; pass --dialect openai|gemini")
 
 
 @cli.command("proxy", epilog=f"Example: {EXAMPLES['proxy']}")
@@ -544,6 +601,86 @@ def diff_cmd(first, second, translator_spec, reference_spec, interaction):
         lines += [f"# interaction {i}", *found] if found and len(indices) > 1 else found
     click.echo("\n".join(lines) if lines else "identical")
     sys.exit(1 if lines else 0)
+
+
+@cli.command("gauntlet", epilog=f"Example: {EXAMPLES['gauntlet']}")
+@click.argument("paths", nargs=-1, required=True, metavar="CASSETTE|DIR...")
+@click.option("--gateway", "gateway_url", metavar="URL", help="A running gateway's base URL (Anthropic side).")
+@click.option(
+    "--gateway-cmd",
+    "command",
+    metavar="CMD",
+    help="Start the gateway: {upstream}, {port}, {litellm_config} and {dialect} are filled in.",
+)
+@click.option(
+    "--litellm-config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Write a LiteLLM proxy config routing one model per cassette to --upstream-url, then exit.",
+)
+@click.option("--upstream-url", default="http://127.0.0.1:18600", show_default=True, help="With --litellm-config.")
+@click.option("-o", "--out-dir", type=click.Path(file_okay=False), help="Keep the gateway's raw answers and logs here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--baseline", type=click.Path(dir_okay=False), help="A previous --json run: print what changed.")
+@click.option("--strict", is_flag=True, help="Fail on policy findings too.")
+@click.option("--strict-body", is_flag=True, help="The upstream also requires the recorded conversation.")
+@click.option("--key", default="quirktape", show_default=True, help="The API key sent to the gateway.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the gateway's reads.")
+def gauntlet_cmd(
+    paths,
+    gateway_url,
+    command,
+    config_path,
+    upstream_url,
+    out_dir,
+    as_json,
+    baseline,
+    strict,
+    strict_body,
+    key,
+    timeout,
+):
+    """Judge any gateway as a black box: impersonate the upstream with each cassette, drive the gateway as an
+    Anthropic client with the cassette's request (streamed and not), and judge what it sends back."""
+    all_cases = gauntlet_cases(list(paths))
+    if config_path:
+        write_atomic(config_path, yaml.safe_dump(litellm_config(all_cases, upstream_url), sort_keys=False))
+        click.echo(f"wrote {config_path} ({len(all_cases)} models on {upstream_url})", err=True)
+        return
+    if bool(gateway_url) == bool(command):
+        raise BadInput("give exactly one of --gateway URL and --gateway-cmd CMD")
+    before = _read_json(baseline, "the baseline") if baseline else None
+    show = sys.stderr.isatty() and not as_json
+    result = gauntlet(
+        all_cases,
+        gateway=gateway_url,
+        command=command,
+        out_dir=Path(out_dir) if out_dir else None,
+        key=key,
+        strict=strict,
+        strict_body=strict_body,
+        timeout=timeout,
+        progress=(lambda case: click.echo(f"\r\x1b[K{case.route}", err=True, nl=False)) if show else None,
+    )
+    if show:
+        click.echo("\r\x1b[K", err=True, nl=False)
+    doc = result.as_json()
+    if out_dir:
+        write_atomic(Path(out_dir) / "gauntlet.json", json.dumps(doc, indent=2))
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        for case in doc["cases"]:
+            for check in case["checks"]:
+                click.echo(f"{check['status']:4}  {check['invariant']:16}  {case['route']}")
+                for finding in check["findings"]:
+                    warn = "warning: " if finding["warn"] else ""
+                    click.echo(f"      {warn}{finding['category']}/{finding['kind']}: {finding['detail']}")
+        if before is not None:
+            for line in changes(doc, before) or ["no change against the baseline"]:
+                click.echo(f"changed: {line}")
+        click.echo(f"{doc['passed']} passed, {doc['failed']} failed")
+    sys.exit(1 if doc["failed"] else 0)
 
 
 def _json(value: object, indent: int | None = None) -> str:

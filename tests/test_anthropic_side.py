@@ -19,7 +19,7 @@ from helpers import CASSETTES
 
 from recorder.replay import FOLLOW_UP, ReplayTransport, timed_events
 from recorder.replay.asgi import running
-from recorder.replay.serve import gateway_app, routes
+from recorder.replay.serve import anthropic_app, routes
 from recorder.tape import load, parse_cassette
 
 anthropic = pytest.importorskip("anthropic")
@@ -110,7 +110,7 @@ def test_serve_as_anthropic_routes_a_library_by_path_and_model(tmp_path):
         shutil.copy(path, tmp_path / path.parent.name / path.name)
     library = routes([str(tmp_path)])
     assert set(library) == {"vllm/report-empty-tool-calls-text-lost", "mlx-lm/report-parallel-tool-calls-one-delta"}
-    with running(gateway_app(library)) as url:
+    with running(anthropic_app(library)) as url:
         by_path = anthropic.Anthropic(api_key="x", base_url=f"{url}/vllm/report-empty-tool-calls-text-lost")
         assert by_path.messages.create(model="any", max_tokens=64, messages=ASK).content[0].text == TWENTY
         by_model = anthropic.Anthropic(api_key="x", base_url=url)
@@ -165,7 +165,7 @@ def _run_claude(url: str, home: Path, cwd: Path, prompt: str, *extra: str) -> di
 @needs_claude
 def test_claude_code_prints_the_twenty_lines_of_the_vllm_report(tmp_path):
     library = routes([str(TEXT)])
-    with running(gateway_app(library)) as url:
+    with running(anthropic_app(library)) as url:
         result = _run_claude(url, tmp_path, tmp_path, "Count from 1 to 20, one number per line.")
     assert result["is_error"] is False and result["result"] == TWENTY
 
@@ -197,7 +197,7 @@ def test_claude_code_runs_both_tool_calls_of_the_mlx_cassette(tmp_path):
     (work / "a.py").write_text("")
     (work / "b.md").write_text("")
     library = {"mlx": parse_cassette(_harmless(PARALLEL))}
-    app = gateway_app(library)
+    app = anthropic_app(library)
     with running(app) as url:
         result = _run_claude(url, tmp_path, work, "Count the files.", "--allowedTools", "Glob")
     transport = app.state.transport["mlx"]

@@ -3,7 +3,7 @@
 Bytes in, Anthropic events out; no network, files, clocks or randomness.
 """
 
-from .accumulate import accumulate, accumulate_event, stream_error, summary
+from .accumulate import ERROR_STATUS, accumulate, accumulate_event, reply_for, stream_error, summary
 from .emitter import UNSIGNED, Emitter
 from .gemini_request import to_gemini_request
 from .grammar import violations
@@ -15,6 +15,7 @@ from .stream import DIALECTS, ENDINGS, Dialect, Translator, get_dialect, transla
 
 __all__ = [
     "DIALECTS",
+    "ERROR_STATUS",
     "ENDINGS",
     "KIND_NAMES",
     "UNSIGNED",
@@ -30,6 +31,7 @@ __all__ = [
     "get_dialect",
     "loads_partial",
     "normalize_arguments",
+    "reply_for",
     "stream_error",
     "summary",
     "to_gemini_request",

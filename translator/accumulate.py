@@ -137,3 +137,25 @@ def summary(message: dict | None) -> dict[str, Any]:
         "stop_reason": message.get("stop_reason"),
         "usage": message.get("usage"),
     }
+
+
+ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+"""Anthropic error type -> the HTTP status the API answers a non-streaming request with (else 500)."""
+
+
+def reply_for(events: list[dict]) -> tuple[int, dict]:
+    """What a non-streaming Messages endpoint answers for these events: the message, or the error and its status."""
+    error = stream_error(events)
+    if error is not None:
+        return ERROR_STATUS.get(str(error.get("type")), 500), {"type": "error", "error": error}
+    return 200, accumulate(events) or {}

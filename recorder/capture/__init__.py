@@ -2,6 +2,7 @@
 
 - ``record``: one request to a live upstream, every network read kept with its time;
 - ``proxy``: a recording reverse proxy between a gateway and its upstream, one cassette per exchange;
+- ``gateway``: a live, recording Anthropic gateway (Anthropic client in, a live upstream out);
 - ``importers``: the format registry, format detection and ``import_bytes`` / ``import_file`` /
   ``import_files``, over the two format families:
 - ``bodies``: one response body (raw SSE, chunk lists, Gemini's JSON array, NDJSON, a complete
@@ -11,8 +12,18 @@
 Imports ``tape`` only: capturing never judges or replays.
 """
 
+from .gateway import gateway_app
 from .importers import FORMATS, detect_format, import_bytes, import_file, import_files
 from .proxy import proxy_app
 from .record import record
 
-__all__ = ["FORMATS", "detect_format", "import_bytes", "import_file", "import_files", "proxy_app", "record"]
+__all__ = [
+    "FORMATS",
+    "detect_format",
+    "gateway_app",
+    "import_bytes",
+    "import_file",
+    "import_files",
+    "proxy_app",
+    "record",
+]

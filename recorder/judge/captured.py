@@ -37,10 +37,16 @@ def read_output(body: bytes) -> list[dict]:
     return events
 
 
-def captured(events: list[dict]) -> TranslateFn:
-    """A translator under test that answers with the captured events, whatever it is fed."""
+def captured(events: list[dict] | dict[bytes, list[dict]]) -> TranslateFn:
+    """A translator under test that answers with the captured events.
+
+    Given a mapping, each upstream body (the exact bytes of one recorded response) gets the
+    events the gateway answered it with, so one judgement covers a stream and its twin.
+    """
 
     def translate(pieces: Any, dialect: str, **kwargs: Any) -> tuple[list[dict], None]:
+        if isinstance(events, dict):
+            return list(events.get(b"".join(pieces), [])), None
         return list(events), None
 
     translate.rechunkable = False  # type: ignore[attr-defined]

@@ -18,26 +18,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from translator import Translator, accumulate, encode_sse, stream_error
+from translator import Translator, encode_sse, reply_for
 
 from ..tape import Cassette, Interaction
 from .playback import TranslateFn, rechunk
 
 FOLLOW_UP = "quirktape: the cassette has no recorded answer for this turn."
 """The text of the final answer to a turn the cassette did not record."""
-
-ERROR_STATUS = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "timeout_error": 504,
-    "overloaded_error": 529,
-}
-"""Anthropic error type -> the HTTP status the API answers a non-streaming request with (else 500)."""
 
 
 @dataclass
@@ -128,13 +115,7 @@ def answer(
             [t for t, _ in timed],
             index,
         )
-    events = [e for _, events in timed for e in events]
-    error = stream_error(events)
-    if error is not None:
-        body: dict = {"type": "error", "error": error}
-        status = ERROR_STATUS.get(str(error.get("type")), 500)
-    else:
-        body, status = accumulate(events) or {}, 200
+    status, body = reply_for([e for _, events in timed for e in events])
     text = json.dumps(body, ensure_ascii=False).encode("utf-8")
     return Answer(status, [("content-type", "application/json")], [text], [timed[-1][0] if timed else 0.0], index)
 

@@ -3,7 +3,7 @@
 ``serve_app`` is ``ReplayTransport`` behind an ASGI app, so a gateway (LiteLLM, a proxy of
 your own) can be pointed at it to reproduce a bug end to end: same status, headers and bytes,
 in the recorded pieces, at the recorded pace if asked; a recorded reset or timeout breaks the
-connection the same way. ``gateway_app`` is the other side: an Anthropic client (Claude Code,
+connection the same way. ``anthropic_app`` is the other side: an Anthropic client (Claude Code,
 the SDKs) points ``ANTHROPIC_BASE_URL`` at it and gets each cassette's translation.
 """
 
@@ -56,12 +56,12 @@ def serve_app(
     transport = ReplayTransport(cassette, match=tuple(match), pace=pace)
 
     async def answer(request: Request) -> Response:
-        return await _relay(transport, request)
+        return await relay(transport, request)
 
     return _app(answer, transport)
 
 
-def gateway_app(
+def anthropic_app(
     cassettes: dict[str, Cassette], *, pace: str | float | None = None, translate: TranslateFn | None = None
 ) -> Starlette:
     """Impersonate a gateway: ``POST [/ROUTE]/v1/messages`` gets the translation of that route's cassette.
@@ -79,7 +79,7 @@ def gateway_app(
             known = ", ".join(sorted(transports)[:10])
             message = f"quirktape: no cassette for {request.url.path} (routes: {known}; use /ROUTE/v1/messages)"
             return JSONResponse({"type": "error", "error": {"type": "not_found_error", "message": message}}, 404)
-        return await _relay(transport, request, body)
+        return await relay(transport, request, body)
 
     return _app(answer, transports)
 
@@ -97,7 +97,7 @@ def _route(transports: dict[str, ReplayTransport], path: str, body: bytes) -> Re
     return next(iter(transports.values())) if len(transports) == 1 else None
 
 
-async def _relay(transport: ReplayTransport, request: Request, body: bytes | None = None) -> Response:
+async def relay(transport: ReplayTransport, request: Request, body: bytes | None = None) -> Response:
     body = await request.body() if body is None else body
     outgoing = httpx.Request(request.method, str(request.url), headers=request.headers.raw, content=body)
     reply = await transport.handle_async_request(outgoing)

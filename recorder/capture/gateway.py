@@ -1,0 +1,177 @@
+"""A live, recording Anthropic gateway: Claude Code (or any Anthropic client) -> quirktape -> a live upstream.
+
+Each ``POST /v1/messages`` is translated for the upstream (``to_openai_request`` /
+``to_gemini_request``) and sent; what the upstream sends back is translated as it arrives,
+read by read, and reaches the client at once (nothing is buffered), while the raw bytes are
+kept exactly as ``record`` keeps them (reads, timing, ending, redaction). When the exchange
+ends, it becomes a cassette holding the Anthropic request, the upstream request and the
+response: the way to record quirks from a live endpoint with the client people really run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from translator import Translator, encode_sse, reply_for, translate_response
+
+from ..tape import Cassette, CassetteError, Metadata, save
+from .record import build_interaction, upstream_calls
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def gateway_app(
+    upstream: str,
+    dialect: str,
+    out_dir: str | Path,
+    *,
+    model: str | None = None,
+    api_key: str | None = None,
+    timeout: float = 600.0,
+    log: Callable[[str], None] = _stderr,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """The ASGI app. ``upstream`` is the base URL (``…/v1`` for OpenAI, ``…/v1beta`` for Gemini)."""
+    out = Path(out_dir)
+    secrets = [api_key] if api_key else []
+    client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10.0), transport=transport)
+    serial = itertools.count(1)
+
+    async def messages(request: Request) -> Response:
+        try:
+            anthropic = json.loads(await request.body())
+        except ValueError:
+            anthropic = None
+        if not isinstance(anthropic, dict) or not isinstance(anthropic.get("messages"), list):
+            return _error(400, "invalid_request_error", "the body must be an Anthropic Messages request (JSON)")
+        streamed = bool(anthropic.get("stream"))
+        upstream_model = model or str(anthropic.get("model") or "")
+        try:
+            url, headers, body = upstream_calls(dialect, upstream, upstream_model, anthropic, False, streamed, api_key)
+        except (ValueError, KeyError, TypeError) as exc:
+            return _error(400, "invalid_request_error", f"cannot translate the request for {dialect}: {exc}")
+        exchange = _Exchange(url, headers, body, anthropic, dialect, streamed)
+        start = time.monotonic()
+        try:
+            reply = await client.send(client.build_request("POST", url, headers=headers, content=body), stream=True)
+        except httpx.HTTPError as exc:
+            log(f"quirktape gateway: cannot reach the upstream: {type(exc).__name__}: {exc}")
+            return _error(529 if isinstance(exc, httpx.TimeoutException) else 502, "api_error", "upstream unreachable")
+        exchange.start(reply, start)
+        number = next(serial)
+
+        async def keep() -> None:
+            await asyncio.to_thread(exchange.save, out, number, secrets, log)
+
+        if not streamed or reply.status_code >= 400:
+            await exchange.drain(reply)
+            await keep()
+            status, payload = reply_for(exchange.events())
+            return JSONResponse(payload, status_code=status)
+
+        async def pieces():
+            translator = Translator(dialect, status=reply.status_code)
+            try:
+                async for chunk in exchange.reads(reply):
+                    events = translator.feed(chunk)
+                    if events:
+                        yield b"".join(encode_sse(e) for e in events)
+                tail = translator.close(exchange.ending or "eof")
+                if tail:
+                    yield b"".join(encode_sse(e) for e in tail)
+            finally:
+                await keep()
+
+        return StreamingResponse(pieces(), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
+    app.state.client = client
+    return app
+
+
+def _error(status: int, kind: str, message: str) -> Response:
+    return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status_code=status)
+
+
+class _Exchange:
+    """One exchange as it happens: the upstream request, every read and its time, how it ended."""
+
+    def __init__(self, url: str, headers: dict, body: bytes, anthropic: dict, dialect: str, streamed: bool) -> None:
+        self.url, self.headers, self.body = url, headers, body
+        self.anthropic, self.dialect, self.streamed = anthropic, dialect, streamed
+        self.chunks: list[bytes] = []
+        self.t_ms: list[float] = []
+        self.ending: str | None = None
+        self.status, self.reason, self.response_headers = 0, "", []
+        self._start = 0.0
+
+    def start(self, reply: httpx.Response, start: float) -> None:
+        self.status, self.reason = reply.status_code, reply.reason_phrase
+        self.response_headers = reply.headers.multi_items()
+        self._start = start
+
+    async def reads(self, reply: httpx.Response):
+        try:
+            async for chunk in reply.aiter_bytes():
+                if chunk:
+                    self.t_ms.append(round((time.monotonic() - self._start) * 1000, 3))
+                    self.chunks.append(chunk)
+                    yield chunk
+        except httpx.TimeoutException:
+            self.ending = "timeout"
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            self.ending = "reset"
+        finally:
+            await reply.aclose()
+
+    async def drain(self, reply: httpx.Response) -> None:
+        async for _ in self.reads(reply):
+            pass
+
+    def events(self) -> list[dict]:
+        body = b"".join(self.chunks)
+        if self.streamed and self.status < 400:
+            translator = Translator(self.dialect, status=self.status)
+            return translator.feed(body) + translator.close(self.ending or "eof")
+        return translate_response(body, self.dialect, status=self.status)[0]
+
+    def save(self, out: Path, number: int, secrets: list[str], log: Callable[[str], None]) -> None:
+        try:
+            interaction = build_interaction(
+                "POST",
+                self.url,
+                self.headers,
+                self.body,
+                self.status,
+                self.reason,
+                self.response_headers,
+                self.chunks,
+                self.t_ms,
+                self.ending,
+                dialect=self.dialect,
+                stream=self.streamed,
+                secrets=secrets,
+                ask="--dialect",
+            )
+            model = str(self.anthropic.get("model") or "")
+            meta = Metadata(
+                title=f"gateway {self.dialect} {model}", provider=self.dialect, model=model, request=self.anthropic
+            )
+            name = f"{number:04d}-{'stream' if self.streamed else 'message'}.yaml"
+            save(Cassette(interactions=[interaction], metadata=meta), out / name, secrets=secrets)
+        except CassetteError as exc:
+            log(f"quirktape gateway: not recorded: {exc}")
