@@ -448,7 +448,12 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8082, show_default=True, help="0 picks a free port.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each upstream read.")
-def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, timeout):
+@click.option(
+    "--think-tags",
+    type=click.Choice(["tags", "open"]),
+    help="Read <think>…</think> in the text as reasoning (open: the template already opened the tag).",
+)
+def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, timeout, think_tags):
     """A live, recording Anthropic gateway: translates each request for the upstream and the answer back as
     it arrives, and writes every exchange (Anthropic request, upstream request, raw response) as a cassette."""
     if not upstream_url.startswith(("http://", "https://")):
@@ -460,7 +465,8 @@ def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, 
         if not api_key:
             raise BadInput(f"environment variable {api_key_env} is not set")
     sock = _listen(host, port)
-    app = gateway_app(upstream_url, dialect, out_dir, model=model, api_key=api_key, timeout=timeout)
+    options = {"think_tags": think_tags} if think_tags else None
+    app = gateway_app(upstream_url, dialect, out_dir, model=model, api_key=api_key, timeout=timeout, options=options)
     click.echo(f"quirktape: gateway {url_of(sock)} -> {dialect} {upstream_url}, cassettes in {out_dir}", err=True)
     serve_forever(app, sock)
 

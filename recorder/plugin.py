@@ -327,11 +327,11 @@ def _body_text(interaction: Any) -> str:
 
 
 def _llm_dialect(interaction: Any) -> str | None:
-    """The upstream dialect quirktape translates that one raw interaction speaks; None: not an LLM
-    exchange to judge (``sniff.FOREIGN`` formats, Anthropic included, are no translator input).
+    """The dialect quirktape reads that one raw interaction speaks; None: not an LLM exchange to
+    judge (``sniff.FOREIGN`` formats are no translator input).
 
-    The body speaks louder than the URL, as in ``quirktape import``: an Anthropic answer is the
-    target format whatever the path; an error or empty body leaves it to the request path.
+    The body speaks louder than the URL, as in ``quirktape import``: an Anthropic answer is read as
+    Anthropic whatever the path; an error or empty body leaves it to the request path.
     """
     try:
         path = urlsplit(_uri(interaction) or "").path

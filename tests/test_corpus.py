@@ -80,12 +80,10 @@ def _imported(local: str) -> Cassette:
 
 
 def _responses() -> list:
-    """One test per response in the corpus (streamed or not), the Anthropic reference aside."""
+    """One test per response in the corpus (streamed or not), the Anthropic reference included: it is a dialect."""
     params = []
     for entry in ENTRIES:
         local = entry["local"]
-        if local == ANTHROPIC_REFERENCE:
-            continue
         for index in range(_count_interactions(local)):
             marks = []
             if (local, index) in TRANSLATOR_BUGS:
@@ -105,16 +103,14 @@ def _count_interactions(local: str) -> int:
 def test_every_file_is_detected_and_imported(entry):
     path = CORPUS / "raw" / entry["local"]
     assert detect_format(path.read_bytes()) == _expected_format(entry)
-    if entry["local"] == ANTHROPIC_REFERENCE:
-        with pytest.raises(CassetteError, match="Anthropic Messages response \\(the target format"):
-            import_file(path)
-        return
     cassette = _imported(entry["local"])
     assert cassette.metadata.source == str(path)
     assert cassette.metadata.model
     streams = [i for i in cassette.interactions if i.response.is_stream]
     assert len(streams) == entry["streams"], "streamed responses differ from the manifest"
-    assert {i.response.quirktape.dialect for i in cassette.interactions} <= {"openai", "gemini", "ollama"}
+    assert {i.response.quirktape.dialect for i in cassette.interactions} <= {"openai", "gemini", "ollama", "anthropic"}
+    if entry["local"] == ANTHROPIC_REFERENCE:
+        assert cassette.metadata.request["messages"]  # the client's own request, kept
 
 
 @pytest.mark.parametrize(("local", "index"), _responses())
@@ -151,9 +147,5 @@ def test_the_anthropic_reference_stream_is_valid_target_format():
 def test_all_144_streamed_responses_are_covered():
     assert sum(entry["streams"] for entry in ENTRIES) == EXPECTED_STREAMS
     assert len(ENTRIES) == len([p for p in (CORPUS / "raw").rglob("*") if p.is_file()])
-    streamed = sum(
-        sum(i.response.is_stream for i in _imported(e["local"]).interactions)
-        for e in ENTRIES
-        if e["local"] != ANTHROPIC_REFERENCE
-    )
-    assert streamed + 1 == EXPECTED_STREAMS  # + the Anthropic reference, checked on its own
+    streamed = sum(sum(i.response.is_stream for i in _imported(e["local"]).interactions) for e in ENTRIES)
+    assert streamed == EXPECTED_STREAMS

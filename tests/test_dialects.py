@@ -66,7 +66,6 @@ ANTHROPIC = [
 FOREIGN_STREAMS = {
     "an OpenAI Responses API response": RESPONSES_API,
     "a Cohere v2 chat response": COHERE_V2,
-    "an Anthropic Messages response (the target format": ANTHROPIC,
 }
 """What the refusal says each one is, and its events."""
 SILENT = [{"id": "x-1", "created": 1}, {"id": "x-1", "created": 2, "text": "Hi"}]
@@ -104,10 +103,24 @@ def test_a_foreign_stream_is_refused_with_its_reason(tmp_path, monkeypatch, caps
     assert not (tmp_path / "c.yaml").exists()
 
 
-def test_a_complete_anthropic_message_is_refused(tmp_path, monkeypatch, capsysbinary):
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_anthropic_messages_import_in_their_own_dialect_and_are_judged(tmp_path, monkeypatch, capsysbinary, framing):
+    """What a gateway sent its client, or an Anthropic-compatible endpoint streamed: the oracle reads it too."""
+    code, err = import_cli(monkeypatch, capsysbinary, tmp_path, FRAMINGS[framing](ANTHROPIC))
+    assert code == 0, err
+    assert load(tmp_path / "c.yaml").interactions[0].response.quirktape.dialect == "anthropic"
+    code, out, err = run_cli(monkeypatch, capsysbinary, "replay", tmp_path / "c.yaml", "--format", "message")
+    assert code == 0 and json.loads(out)["content"] == [{"type": "text", "text": "Hi"}], err
+    code, out, err = run_cli(monkeypatch, capsysbinary, "check", tmp_path / "c.yaml")
+    assert code == 0, out
+
+
+def test_a_complete_anthropic_message_imports_as_a_non_streaming_interaction(tmp_path, monkeypatch, capsysbinary):
     message = {**ANTHROPIC[0]["message"], "content": [{"type": "text", "text": "Hi"}], "stop_reason": "end_turn"}
     code, err = import_cli(monkeypatch, capsysbinary, tmp_path, json.dumps(message, indent=2))
-    assert code == 2 and "refused: an Anthropic Messages response" in err and err.count("\n") == 1
+    assert code == 0, err
+    tape = load(tmp_path / "c.yaml").interactions[0].response.quirktape
+    assert (tape.dialect, tape.stream) == ("anthropic", False)
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)

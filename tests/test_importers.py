@@ -230,20 +230,19 @@ def test_ollama_stream_or_not_follows_the_content_type_for_a_single_line():
     assert (whole.quirktape.stream, whole.quirktape.dialect) == (False, "ollama")
 
 
-def test_anthropic_interactions_are_skipped_with_a_note():
+def test_anthropic_interactions_import_in_their_own_dialect_with_the_request_kept():
     anthropic = (
         'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message",'
         '"role":"assistant","content":[],"model":"claude","usage":{"input_tokens":1,"output_tokens":1}}}\n\n'
     )
-    only = vcr_yaml(vcr_interaction("https://api.anthropic.com/v1/messages?beta=true", anthropic))
-    with pytest.raises(CassetteError, match="Anthropic Messages response \\(the target format") as info:
-        import_bytes(only)
-    assert "\n" not in str(info.value)
+    request = {"model": "claude", "max_tokens": 8, "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
     mixed = vcr_yaml(
-        vcr_interaction("https://proxy.example.com/v1/messages", anthropic), vcr_interaction(OPENAI_URL, TURN_2)
+        vcr_interaction("https://proxy.example.com/v1/messages", anthropic, request=json.dumps(request)),
+        vcr_interaction(OPENAI_URL, TURN_2),
     )
     cassette = import_bytes(mixed)
-    assert len(cassette.interactions) == 1 and "Anthropic Messages" in cassette.metadata.skipped[0]
+    assert [i.response.quirktape.dialect for i in cassette.interactions] == ["anthropic", "openai"]
+    assert cassette.metadata.request == request
 
 
 def test_an_unknown_url_with_an_llm_body_is_kept():

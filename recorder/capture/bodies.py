@@ -46,6 +46,7 @@ URIS = {
         "http://127.0.0.1/v1beta/models/unknown:generateContent",
     ),
     "ollama": ("http://127.0.0.1:11434/api/chat", "http://127.0.0.1:11434/api/chat"),
+    "anthropic": ("http://127.0.0.1/v1/messages", "http://127.0.0.1/v1/messages"),
 }
 """Where a bare body (no request was recorded) is said to come from: (streaming, non-streaming) endpoint.
 

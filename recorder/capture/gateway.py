@@ -41,11 +41,13 @@ def gateway_app(
     *,
     model: str | None = None,
     api_key: str | None = None,
+    options: dict | None = None,
     timeout: float = 600.0,
     log: Callable[[str], None] = _stderr,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
-    """The ASGI app. ``upstream`` is the base URL (``…/v1`` for OpenAI, ``…/v1beta`` for Gemini)."""
+    """The ASGI app. ``upstream`` is the base URL (``…/v1`` for OpenAI, ``…/v1beta`` for Gemini);
+    ``options`` are the translator's (``{"think_tags": "open"}`` for a server that leaves reasoning inline)."""
     out = Path(out_dir)
     secrets = [api_key] if api_key else []
     client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10.0), transport=transport)
@@ -64,7 +66,7 @@ def gateway_app(
             url, headers, body = upstream_calls(dialect, upstream, upstream_model, anthropic, False, streamed, api_key)
         except (ValueError, KeyError, TypeError) as exc:
             return _error(400, "invalid_request_error", f"cannot translate the request for {dialect}: {exc}")
-        exchange = _Exchange(url, headers, body, anthropic, dialect, streamed)
+        exchange = _Exchange(url, headers, body, anthropic, dialect, streamed, options)
         start = time.monotonic()
         try:
             reply = await client.send(client.build_request("POST", url, headers=headers, content=body), stream=True)
@@ -84,7 +86,7 @@ def gateway_app(
             return JSONResponse(payload, status_code=status)
 
         async def pieces():
-            translator = Translator(dialect, status=reply.status_code)
+            translator = Translator(dialect, status=reply.status_code, options=options)
             try:
                 async for chunk in exchange.reads(reply):
                     events = translator.feed(chunk)
@@ -110,7 +112,10 @@ def _error(status: int, kind: str, message: str) -> Response:
 class _Exchange:
     """One exchange as it happens: the upstream request, every read and its time, how it ended."""
 
-    def __init__(self, url: str, headers: dict, body: bytes, anthropic: dict, dialect: str, streamed: bool) -> None:
+    def __init__(
+        self, url: str, headers: dict, body: bytes, anthropic: dict, dialect: str, streamed: bool, options: dict | None
+    ) -> None:
+        self.options = options
         self.url, self.headers, self.body = url, headers, body
         self.anthropic, self.dialect, self.streamed = anthropic, dialect, streamed
         self.chunks: list[bytes] = []
@@ -145,9 +150,9 @@ class _Exchange:
     def events(self) -> list[dict]:
         body = b"".join(self.chunks)
         if self.streamed and self.status < 400:
-            translator = Translator(self.dialect, status=self.status)
+            translator = Translator(self.dialect, status=self.status, options=self.options)
             return translator.feed(body) + translator.close(self.ending or "eof")
-        return translate_response(body, self.dialect, status=self.status)[0]
+        return translate_response(body, self.dialect, status=self.status, options=self.options)[0]
 
     def save(self, out: Path, number: int, secrets: list[str], log: Callable[[str], None]) -> None:
         try:
@@ -169,7 +174,11 @@ class _Exchange:
             )
             model = str(self.anthropic.get("model") or "")
             meta = Metadata(
-                title=f"gateway {self.dialect} {model}", provider=self.dialect, model=model, request=self.anthropic
+                options=self.options or {},
+                title=f"gateway {self.dialect} {model}",
+                provider=self.dialect,
+                model=model,
+                request=self.anthropic,
             )
             name = f"{number:04d}-{'stream' if self.streamed else 'message'}.yaml"
             save(Cassette(interactions=[interaction], metadata=meta), out / name, secrets=secrets)

@@ -53,6 +53,8 @@ from .bodies import (
 from .recordings import from_go_vcr, from_har, from_llama_stack, from_vcr, load_document
 
 _SSE_LINE = re.compile(r"^(data|event|id|retry|error)?:", re.M)
+_SSE_FORMATS = {"gemini": "gemini-sse", "anthropic": "anthropic-sse"}
+"""The SSE body format a dialect's payloads name (every other dialect's SSE reads as openai-sse does)."""
 
 
 BODY_FORMATS: dict[str, tuple[Callable[[bytes], Read], str | None]] = {
@@ -65,6 +67,8 @@ BODY_FORMATS: dict[str, tuple[Callable[[bytes], Read], str | None]] = {
     "openai-response": (read_response, "openai"),
     "gemini-response": (read_response, "gemini"),
     "ollama-response": (read_response, "ollama"),
+    "anthropic-sse": (read_sse, "anthropic"),
+    "anthropic-response": (read_response, "anthropic"),
 }
 """One response body: (its reader, the dialect the format's name says, if any — the payloads decide first)."""
 
@@ -155,7 +159,7 @@ def detect_format(raw: bytes, upstream: str | None = None) -> str:
         if found:
             return found
     if _SSE_LINE.search(text):
-        return "gemini-sse" if _told(sse_payloads(text), upstream) == "gemini" else "openai-sse"
+        return _SSE_FORMATS.get(_told(sse_payloads(text), upstream), "openai-sse")
     lines = [line for line in text.splitlines() if line.strip()]
     if lines and all(line.lstrip().startswith("{") for line in lines):
         _, payloads = json_lines(text.encode(), "payload")
@@ -197,7 +201,23 @@ def import_bytes(
     if interaction is not None:
         interactions, models = [_only(interactions, interaction)], [models[interaction]]
     meta.setdefault("model", next((m for m in models if m), ""))
+    request = _anthropic_request(interactions)
+    if request is not None:
+        meta.setdefault("request", request)
     return Cassette(interactions=interactions, metadata=Metadata(**meta))
+
+
+def _anthropic_request(interactions: list[Interaction]) -> dict | None:
+    """A recording of Anthropic Messages traffic holds the client's own request: kept as ``metadata.request``."""
+    for item in interactions:
+        if item.response.quirktape.dialect == "anthropic" and item.request.body:
+            try:
+                body = json.loads(item.request.body)
+            except ValueError:
+                continue
+            if isinstance(body, dict) and isinstance(body.get("messages"), list):
+                return body
+    return None
 
 
 def _only(interactions: list[Interaction], index: int) -> Interaction:

@@ -25,7 +25,6 @@ from translator.jsonarray import JsonArrayDecoder
 from .cassette import CassetteError
 
 FOREIGN = {
-    "anthropic": "an Anthropic Messages response (the target format, not a translator input)",
     "openai-responses": "an OpenAI Responses API response (not a supported upstream dialect yet)",
     "openai-completions": "an OpenAI legacy Completions response (text completion, not a supported upstream dialect)",
     "ollama-generate": "an Ollama /api/generate response (text completion, not a supported upstream dialect)",
@@ -34,7 +33,8 @@ FOREIGN = {
 """Recognised formats that quirktape does not translate, with the reason a refusal gives."""
 
 UPSTREAMS = tuple(sorted(name for name in DIALECTS if name not in FOREIGN))
-"""The translator's dialects that an upstream speaks (the translator also reads Anthropic, to judge gateways)."""
+"""The translator's dialects, every one an upstream may speak: Anthropic too (what a gateway sends its
+client, and what Anthropic-compatible endpoints stream), read into the same facts so the oracle judges it."""
 
 _URL_RULES = (
     (re.compile(r":(?:stream)?generatecontent$"), "gemini"),
