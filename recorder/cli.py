@@ -162,7 +162,12 @@ def replay_cmd(cassette_path, fmt, rechunk, interaction, translator_spec):
     help="Judge this captured Anthropic output (SSE or a complete message) of a gateway against one CASSETTE.",
 )
 @click.option("--interaction", type=int, help="With --output: the interaction it answered (default: the first).")
-def check_cmd(paths, as_json, translator_spec, strict, failures_only, output_path, interaction):
+@click.option(
+    "--max-holdback-ms",
+    type=float,
+    help="latency: a hold-back longer than this many recorded milliseconds is a (policy) finding.",
+)
+def check_cmd(paths, as_json, translator_spec, strict, failures_only, output_path, interaction, max_holdback_ms):
     """Run the oracle over cassettes (files or directories, default cassettes/).
 
     Every cassette gets its rows, even when another one cannot be read. Exit 2 when any
@@ -182,7 +187,7 @@ def check_cmd(paths, as_json, translator_spec, strict, failures_only, output_pat
             cassette = load(path)
             if output_path:
                 cassette.interactions = [cassette.interactions[pick(cassette, interaction)]]
-            checks = check_cassette(cassette, translate, strict=strict)
+            checks = check_cassette(cassette, translate, strict=strict, max_holdback_ms=max_holdback_ms)
         except CassetteError as exc:
             results.append((path, _one_line(exc, path)))
             continue
@@ -397,7 +402,14 @@ def _listen(host: str, port: int):
     help="upstream: the recorded bytes; anthropic: answer POST /v1/messages with the translation, as a gateway.",
 )
 @TRANSLATOR
-def serve_cmd(paths, host, port, pace, match, side, translator_spec):
+@click.option(
+    "--ping",
+    "ping_after",
+    default=10.0,
+    show_default=True,
+    help="--as anthropic: seconds of recorded upstream silence before a ping (0: never).",
+)
+def serve_cmd(paths, host, port, pace, match, side, translator_spec, ping_after):
     """Impersonate the upstream (or, --as anthropic, a gateway): answers in the recorded pieces and pace.
 
     --as anthropic: any Anthropic client can set ANTHROPIC_BASE_URL to this server. Each cassette
@@ -408,9 +420,8 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec):
         if match:
             raise BadInput("--match applies to --as upstream; --as anthropic chooses by route and turn")
         cassettes = routes(paths)
-        app = anthropic_app(
-            cassettes, pace=_pace(pace), translate=load_translator(translator_spec) if translator_spec else None
-        )
+        translate = load_translator(translator_spec) if translator_spec else None
+        app = anthropic_app(cassettes, pace=_pace(pace), translate=translate, ping_after=ping_after)
         what = f"{len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''} as an Anthropic gateway"
     else:
         if translator_spec:
@@ -453,7 +464,14 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec):
     type=click.Choice(["tags", "open"]),
     help="Read <think>…</think> in the text as reasoning (open: the template already opened the tag).",
 )
-def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, timeout, think_tags):
+@click.option(
+    "--ping",
+    "ping_after",
+    default=10.0,
+    show_default=True,
+    help="Seconds of upstream silence before a ping (0: never).",
+)
+def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, timeout, think_tags, ping_after):
     """A live, recording Anthropic gateway: translates each request for the upstream and the answer back as
     it arrives, and writes every exchange (Anthropic request, upstream request, raw response) as a cassette."""
     if not upstream_url.startswith(("http://", "https://")):
@@ -466,7 +484,16 @@ def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, 
             raise BadInput(f"environment variable {api_key_env} is not set")
     sock = _listen(host, port)
     options = {"think_tags": think_tags} if think_tags else None
-    app = gateway_app(upstream_url, dialect, out_dir, model=model, api_key=api_key, timeout=timeout, options=options)
+    app = gateway_app(
+        upstream_url,
+        dialect,
+        out_dir,
+        model=model,
+        api_key=api_key,
+        timeout=timeout,
+        options=options,
+        ping_after=ping_after,
+    )
     click.echo(f"quirktape: gateway {url_of(sock)} -> {dialect} {upstream_url}, cassettes in {out_dir}", err=True)
     serve_forever(app, sock)
 

@@ -232,6 +232,15 @@ class Emitter:
         self.out.append({"type": "error", "error": {"type": error_type, "message": message}})
         self.ended = True
 
+    def begin(self) -> None:
+        """Send ``message_start`` now, if the model is known and the stream has not already ended.
+
+        A client's idle watchdog (Claude Code's) counts from the request: waiting for the first
+        content, behind a long reasoning preamble or a buffered call, can look like a dead stream.
+        """
+        if self.model and not self.ended:
+            self._start()
+
     def _start(self) -> None:
         if self.started:
             return

@@ -204,6 +204,10 @@ class GeminiStream:
             return [error_fact(obj)]
         return [*self.payload(obj), *self.end(), (DONE,)]
 
+    def calls_held(self) -> int:
+        """Calls named but not yet given as facts: a Vertex call still streaming (its start is held back)."""
+        return 1 if self.streamed is not None else 0
+
     def absorbed(self) -> int:
         """Pieces of a Vertex call still streaming its arguments (GEM-08): they become facts when it closes."""
         return self.streamed_parts

@@ -141,6 +141,8 @@ class Translator:
                     after = self.done and not facts  # FIN-08: past the end-of-stream marker
                     self.trace.append((AFTER_END if after else event, payload, facts, self.parser.absorbed()))
             apply(facts)
+            if facts and not emitter.started:
+                emitter.begin()  # liveness: the client hears from us at the first payload, not the first content
         return self.emitter.take()
 
     def close(self, ending: str = "eof") -> list[dict]:

@@ -15,7 +15,7 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -42,12 +42,14 @@ def gateway_app(
     model: str | None = None,
     api_key: str | None = None,
     options: dict | None = None,
+    ping_after: float | None = 10.0,
     timeout: float = 600.0,
     log: Callable[[str], None] = _stderr,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     """The ASGI app. ``upstream`` is the base URL (``…/v1`` for OpenAI, ``…/v1beta`` for Gemini);
-    ``options`` are the translator's (``{"think_tags": "open"}`` for a server that leaves reasoning inline)."""
+    ``options`` are the translator's (``{"think_tags": "open"}`` for a server that leaves reasoning inline);
+    ``ping_after``: seconds of upstream silence after which the client gets ``event: ping`` (None: never)."""
     out = Path(out_dir)
     secrets = [api_key] if api_key else []
     client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10.0), transport=transport)
@@ -88,7 +90,10 @@ def gateway_app(
         async def pieces():
             translator = Translator(dialect, status=reply.status_code, options=options)
             try:
-                async for chunk in exchange.reads(reply):
+                async for chunk in _with_silences(exchange.reads(reply), ping_after):
+                    if chunk is None:  # the upstream is silent: the client's idle watchdog must hear something
+                        yield _PING
+                        continue
                     events = translator.feed(chunk)
                     if events:
                         yield b"".join(encode_sse(e) for e in events)
@@ -103,6 +108,32 @@ def gateway_app(
     app = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
     app.state.client = client
     return app
+
+
+_PING = encode_sse({"type": "ping"})
+
+
+async def _with_silences(reads: AsyncIterator[bytes], every: float | None) -> AsyncIterator[bytes | None]:
+    """The reads, and a None each time ``every`` seconds pass without one (the read itself keeps waiting)."""
+    if not every:
+        async for chunk in reads:
+            yield chunk
+        return
+    waiting = asyncio.ensure_future(anext(reads))
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiting}, timeout=every)
+            if not done:
+                yield None
+                continue
+            try:
+                chunk = waiting.result()
+            except StopAsyncIteration:
+                return
+            yield chunk
+            waiting = asyncio.ensure_future(anext(reads))
+    finally:
+        waiting.cancel()
 
 
 def _error(status: int, kind: str, message: str) -> Response:

@@ -45,8 +45,9 @@ from translator.ir import DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, T
 
 from ..replay import Replay, TranslateFn, TranslatorFailed, replay
 from ..tape import Cassette, Expect, Interaction
+from .latency import holds
 
-INVARIANTS = ("grammar", "coverage", "conservation", "rechunk", "stream-nonstream", "expect", "errors")
+INVARIANTS = ("grammar", "coverage", "conservation", "rechunk", "stream-nonstream", "expect", "errors", "latency")
 RECHUNKS = ("bytes", "lines", "random:1", "random:2", "random:3")
 CATEGORIES = ("spec", "data", "policy")
 DATA_KINDS = (
@@ -467,11 +468,13 @@ def check_cassette(
     *,
     foreign: bool | None = None,
     strict: bool = False,
+    max_holdback_ms: float | None = None,
 ) -> list[Check]:
     """Run every invariant over every interaction of ``cassette``.
 
     ``foreign`` (default: any translator but quirktape's) compares ids-insensitively and
-    makes policy findings warnings, unless ``strict``.
+    makes policy findings warnings, unless ``strict``. ``latency`` reports the worst hold-back of
+    quirktape's translation; past ``max_holdback_ms`` recorded milliseconds it is a policy finding.
     """
     foreign = translate is not translate_stream if foreign is None else foreign
     results = {name: Check(name, True) for name in INVARIANTS}
@@ -512,7 +515,21 @@ def check_cassette(
             add("stream-nonstream", run, Finding("data", _summary_kind(want, got), detail))
     if not twins:
         results["stream-nonstream"].ok = None
+    _latency(cassette, streams, results["latency"], foreign, max_holdback_ms, add)
     return list(results.values())
+
+
+def _latency(cassette: Cassette, streams: list[Replay], check: Check, foreign: bool, limit: float | None, add) -> None:
+    """quirktape's own hold-back, read by read (a translator under test is called once, so its timing is not seen)."""
+    if foreign or not streams:
+        check.ok = None
+        return
+    for run in streams:
+        worst = holds(cassette, run.index)
+        check.details += [f"interaction {run.index}: {hold}" if len(streams) > 1 else str(hold) for hold in worst]
+        for hold in worst:
+            if limit is not None and hold.ms > limit:
+                add("latency", run, Finding("policy", "held_back", f"{hold} (limit {limit:g} ms)"))
 
 
 def _judge(cassette: Cassette, run: Replay, translate: TranslateFn, foreign: bool) -> Iterator[tuple[str, Finding]]:

@@ -27,6 +27,11 @@ FOLLOW_UP = "quirktape: the cassette has no recorded answer for this turn."
 """The text of the final answer to a turn the cassette did not record."""
 
 
+PING = encode_sse({"type": "ping"})
+PING_AFTER = 10.0
+"""Default seconds of upstream silence before a ping (0 or None: never)."""
+
+
 @dataclass
 class Answer:
     """What goes back to the client: status, headers, and the body in timed pieces."""
@@ -96,8 +101,14 @@ def answer(
     *,
     translate: TranslateFn | None = None,
     rechunk_strategy: str = "recorded",
+    ping_after: float | None = PING_AFTER,
 ) -> Answer:
-    """The Anthropic answer to ``request`` (a parsed ``/v1/messages`` body) from ``cassette``."""
+    """The Anthropic answer to ``request`` (a parsed ``/v1/messages`` body) from ``cassette``.
+
+    ``ping_after``: seconds of recorded upstream silence after which a streamed answer sends
+    ``event: ping`` (and again after each further such stretch), as a live gateway must so a
+    client's idle watchdog does not end the turn; None or 0: never.
+    """
     streamed = bool(request.get("stream")) if isinstance(request, dict) else False
     index = pick(cassette, request)
     if index is None:
@@ -108,16 +119,27 @@ def answer(
         )
     if streamed:
         headers = [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache")]
-        return Answer(
-            200,
-            headers,
-            [b"".join(encode_sse(e) for e in events) for _, events in timed],
-            [t for t, _ in timed],
-            index,
-        )
+        pieces = [(t, b"".join(encode_sse(e) for e in events)) for t, events in timed]
+        pieces = with_pings(pieces, ping_after * 1000 if ping_after else None)
+        return Answer(200, headers, [p for _, p in pieces], [t for t, _ in pieces], index)
     status, body = reply_for([e for _, events in timed for e in events])
     text = json.dumps(body, ensure_ascii=False).encode("utf-8")
     return Answer(status, [("content-type", "application/json")], [text], [timed[-1][0] if timed else 0.0], index)
+
+
+def with_pings(pieces: list[tuple[float, bytes]], every_ms: float | None) -> list[tuple[float, bytes]]:
+    """``(ms, bytes)`` pieces with a ping inserted wherever the recorded gap between two is ``every_ms`` or more."""
+    if not every_ms:
+        return pieces
+    out: list[tuple[float, bytes]] = []
+    for n, (t, piece) in enumerate(pieces):
+        if n:
+            silent_since = pieces[n - 1][0]
+            while t - silent_since >= every_ms:
+                silent_since += every_ms
+                out.append((silent_since, PING))
+        out.append((t, piece))
+    return out
 
 
 def follow_up(request: Any) -> list[dict]:

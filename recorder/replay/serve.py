@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..tape import Cassette, Metadata, iter_cassette_paths, load
+from .anthropic_side import PING_AFTER
 from .playback import TranslateFn
 from .transport import DEFAULT_MATCH, ReplayTransport
 
@@ -62,14 +63,19 @@ def serve_app(
 
 
 def anthropic_app(
-    cassettes: dict[str, Cassette], *, pace: str | float | None = None, translate: TranslateFn | None = None
+    cassettes: dict[str, Cassette],
+    *,
+    pace: str | float | None = None,
+    translate: TranslateFn | None = None,
+    ping_after: float | None = PING_AFTER,
 ) -> Starlette:
     """Impersonate a gateway: ``POST [/ROUTE]/v1/messages`` gets the translation of that route's cassette.
 
     The route is a path prefix, or else the request's ``model``; with one cassette, every request is its.
     """
     transports = {
-        route: ReplayTransport(c, side="anthropic", pace=pace, translate=translate) for route, c in cassettes.items()
+        route: ReplayTransport(c, side="anthropic", pace=pace, translate=translate, ping_after=ping_after)
+        for route, c in cassettes.items()
     }
 
     async def answer(request: Request) -> Response:

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..tape import Cassette, CassetteError, Interaction, Tape, load, parse_cassette
-from .anthropic_side import answer
+from .anthropic_side import PING_AFTER, answer
 from .playback import TranslateFn, rechunk
 
 __all__ = ["BODY_KEYS", "DEFAULT_MATCH", "ReplayTransport"]
@@ -307,7 +307,9 @@ class ReplayTransport:
         sleep: Sleep | None = None,
         side: str = "upstream",
         translate: TranslateFn | None = None,
+        ping_after: float | None = PING_AFTER,
     ) -> None:
+        self.ping_after = ping_after
         if side not in SIDES:
             raise ValueError(f"unknown side {side!r} (known: {', '.join(SIDES)})")
         self.side = side
@@ -409,7 +411,13 @@ class ReplayTransport:
             with self._lock:
                 self.calls.append((live.method, str(live.request.url), None))
             return _not_found(lib, f"quirktape: answers POST /v1/messages as a gateway, not {live.method} {live.path}")
-        reply = answer(self.cassette, live.data, translate=self.translate, rechunk_strategy=self.rechunk)
+        reply = answer(
+            self.cassette,
+            live.data,
+            translate=self.translate,
+            rechunk_strategy=self.rechunk,
+            ping_after=self.ping_after,
+        )
         with self._lock:
             self.calls.append((live.method, str(live.request.url), reply.interaction))
             self.received.append(live.data)
