@@ -116,7 +116,15 @@ def _finish(holder: dict) -> list[tuple]:
     if reason not in STOP_REASONS:
         return [(ERROR, "api_error", f"upstream sent stop_reason {reason!r}, which Anthropic does not define")]
     sequence = holder.get("stop_sequence")
-    return [(FINISH, reason, sequence if isinstance(sequence, str) else None)]
+    details = holder.get("stop_details")
+    return [
+        (
+            FINISH,
+            reason,
+            sequence if isinstance(sequence, str) else None,
+            details if isinstance(details, dict) else None,
+        )
+    ]
 
 
 def _block(index: Any, block: dict) -> list[tuple]:
@@ -214,7 +222,7 @@ _MESSAGE = {
     "content": [_BLOCK],
     "stop_reason": READ,
     "stop_sequence": READ,
-    "stop_details": gap("why a refusal happened (category, explanation)"),
+    "stop_details": READ,
     "usage": _USAGE,
     "container": meta("the code-execution container the turn used"),
     "context_management": meta("context edits the API applied"),

@@ -75,6 +75,7 @@ class Emitter:
         self.unnamed_calls = 0
         self.finish: str | None = None
         self.stop_sequence: str | None = None
+        self.stop_details: dict | None = None
         self.usage = {
             "input_tokens": 0,
             "output_tokens": 0,
@@ -128,7 +129,7 @@ class Emitter:
         self.out.append(
             {
                 "type": "message_delta",
-                "delta": {"stop_reason": self._stop_reason(), "stop_sequence": self._stop_sequence()},
+                "delta": self._stop_delta(),
                 "usage": dict(self.usage),
             }
         )
@@ -202,10 +203,13 @@ class Emitter:
         self.pending.append(call)
         return call
 
-    def finish_fact(self, stop_reason: str | None, stop_sequence: str | None = None) -> None:
-        if stop_reason:
-            self.finish = stop_reason
-            self.stop_sequence = stop_sequence
+    def finish_fact(self, stop_reason: str | None, stop_sequence: str | None = None, details: Any = None) -> None:
+        if not stop_reason or (self.finish == "refusal" and stop_reason != "refusal"):
+            return  # a refusal stays one, whatever finish follows it (OpenAI: delta.refusal, then "stop")
+        self.finish = stop_reason
+        self.stop_sequence = stop_sequence
+        if isinstance(details, dict):
+            self.stop_details = details
 
     def usage_fact(self, usage: dict) -> None:
         self.usage.update(usage)
@@ -467,6 +471,19 @@ class Emitter:
             # stop_reason max_tokens says the call is not to be run.
             self.truncated = True
             self._json_delta(scanner.repair_suffix(""))
+
+    def _stop_delta(self) -> dict:
+        """``message_delta.delta``: a refusal carries ``stop_details`` as the API sends it (its category null
+        when the upstream named none), every other stop reason none."""
+        delta = {"stop_reason": self._stop_reason(), "stop_sequence": self._stop_sequence()}
+        if delta["stop_reason"] == "refusal":
+            delta["stop_details"] = {
+                "type": "refusal",
+                "category": None,
+                "explanation": None,
+                **(self.stop_details or {}),
+            }
+        return delta
 
     def _stop_reason(self) -> str:
         reason = self.finish

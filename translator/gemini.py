@@ -135,6 +135,11 @@ def _put(root: dict, steps: list[str | int], value: Any, append: bool) -> None:
         node[last] = node[last] + value if append and isinstance(node.get(last), str) else value
 
 
+def _refusal(explanation: Any) -> dict:
+    """``stop_details`` for a Gemini refusal: no category Anthropic names, the upstream's own words if it gave any."""
+    return {"type": "refusal", "category": None, "explanation": explanation if isinstance(explanation, str) else None}
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -184,7 +189,7 @@ class GeminiStream:
         else:
             feedback = obj.get("promptFeedback")
             if isinstance(feedback, dict) and feedback.get("blockReason"):  # GEM-09
-                out.append((FINISH, "refusal", None))
+                out.append((FINISH, "refusal", None, _refusal(feedback.get("blockReasonMessage"))))
         meta = obj.get("usageMetadata")
         if isinstance(meta, dict) and any(k in meta for k in USAGE_FIELDS):
             self.counts.update({k: meta[k] for k in USAGE_FIELDS if k in meta})
@@ -232,7 +237,10 @@ class GeminiStream:
                 message = f"Gemini finished with {reason}" + (f": {detail}" if isinstance(detail, str) else "")
                 out.append((ERROR, "api_error", message))
             else:
-                out.append((FINISH, FINISH_REASONS.get(reason, "end_turn"), None))
+                mapped = FINISH_REASONS.get(reason, "end_turn")
+                out.append(
+                    (FINISH, mapped, None, _refusal(candidate.get("finishMessage")) if mapped == "refusal" else None)
+                )
 
     def _part(self, part: dict, out: list) -> None:
         signature = part.get("thoughtSignature")
@@ -345,14 +353,14 @@ FIELDS = {
     },
     "promptFeedback": {
         "blockReason": READ,
-        "blockReasonMessage": meta("the block reason in words"),
+        "blockReasonMessage": READ,
         "safetyRatings": _RATINGS,
     },
     "candidates": First(
         {
             "content": {"role": meta('always "model"'), "parts": [_PART]},
             "finishReason": READ,
-            "finishMessage": meta("the finish in words; it goes into the error when a call failed"),
+            "finishMessage": READ,
             "index": KEY,
             "safetyRatings": _RATINGS,
             "avgLogprobs": meta("mean token log-probability"),

@@ -11,7 +11,9 @@ events to prove nothing was lost. Tuples, not classes: this is the hot path.
     (TOOL, key, id, name, args, snapshot)  one tool-call fragment; ``name`` and
                                            ``args`` are appended, ``snapshot``
                                            (a parsed object) replaces the arguments
-    (FINISH, stop_reason, stop_sequence)   stop_reason already mapped to Anthropic's enum
+    (FINISH, stop_reason, stop_sequence[, stop_details])
+                                           stop_reason already mapped to Anthropic's enum; a refusal
+                                           may say why (``stop_details`` as the API's)
     (USAGE, usage)                         cumulative Anthropic usage dict
     (ERROR, error_type, message)           upstream error: the stream ends in ``error``
     (META, id, model)                      upstream message id / model, when first seen

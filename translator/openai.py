@@ -55,21 +55,32 @@ def usage_facts(usage: Any) -> dict | None:
     details = usage.get("prompt_tokens_details")
     details = details if isinstance(details, dict) else {}
     prompt = count(usage.get("prompt_tokens"))
-    cached = count(details.get("cached_tokens"))
-    if cached is None:
-        cached = count(usage.get("prompt_cache_hit_tokens"))
+    cached = _first_count(
+        details.get("cached_tokens"), usage.get("prompt_cache_hit_tokens"), usage.get("cache_read_input_tokens")
+    )
+    # prompt_tokens counts the cache writes too (OpenRouter's cache_write_tokens, the LiteLLM proxy's
+    # cache_creation_input_tokens); Anthropic's input_tokens counts neither reads nor writes
+    written = _first_count(details.get("cache_write_tokens"), usage.get("cache_creation_input_tokens"))
     out = {}
     if prompt is not None:
-        out["input_tokens"] = max(prompt - (cached or 0), 0)
+        out["input_tokens"] = max(prompt - (cached or 0) - (written or 0), 0)
     if cached is not None:
         out["cache_read_input_tokens"] = cached
     completion = count(usage.get("completion_tokens"))
     if completion is not None:
         out["output_tokens"] = completion
-    written = count(details.get("cache_write_tokens"))
     if written is not None:
         out["cache_creation_input_tokens"] = written
     return out or None
+
+
+def _first_count(*values: Any) -> int | None:
+    """The first of several fields that carry the same count under different vendors' names."""
+    for value in values:
+        number = count(value)
+        if number is not None:
+            return number
+    return None
 
 
 class _Slot:
@@ -215,8 +226,9 @@ class OpenAIStream:
             else:
                 out.append(_shape("content", content))
         refusal = delta.get("refusal")
-        if refusal and isinstance(refusal, str):
+        if refusal and isinstance(refusal, str):  # the model's refusal: its words kept, the turn a refusal
             out.append((TEXT, refusal))
+            out.append((FINISH, "refusal", None))
         calls = delta.get("tool_calls")
         if calls:
             if isinstance(calls, dict):  # TC-14: a lone object instead of an array
@@ -366,6 +378,8 @@ USAGE_FIELDS = {
     "prompt_tokens": READ,
     "completion_tokens": READ,
     "prompt_cache_hit_tokens": READ,
+    "cache_read_input_tokens": READ,
+    "cache_creation_input_tokens": READ,
     "prompt_tokens_details": {"cached_tokens": READ, "cache_write_tokens": READ, ANY_KEY: _ACCOUNTING},
     ANY_KEY: _ACCOUNTING,
 }
