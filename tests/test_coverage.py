@@ -148,10 +148,11 @@ def test_choices_after_the_first_are_unread():
 
 
 def test_declared_gaps_warn_and_never_fail():
-    body = sse(chunk({"content": "Paris", "annotations": [{"type": "url_citation", "url_citation": {"url": "u"}}]}))
+    groq_search = [{"index": 0, "type": "search", "arguments": '{"query": "weather"}', "output": "sunny"}]
+    body = sse(chunk({"content": "Paris", "executed_tools": groq_search}))
     check = coverage_check(one(body))
     assert check.ok is True and check.status == "warn"
-    assert "choices[0].delta.annotations" in check.details[0]
+    assert "choices[0].delta.executed_tools" in check.details[0]
 
 
 def test_data_after_the_end_marker_is_ignored_by_policy_not_reported():

@@ -14,6 +14,7 @@ from typing import Any
 
 from .coverage import ANY_KEY, KEY, READ, gap, meta
 from .ir import (
+    CITATION,
     DONE,
     ERROR,
     FINISH,
@@ -132,7 +133,8 @@ def _block(index: Any, block: dict) -> list[tuple]:
     kind = block.get("type")
     if kind == "text":
         text = block.get("text")
-        return [(TEXT, text)] if isinstance(text, str) and text else []
+        cited = [(CITATION, c) for c in block.get("citations") or [] if isinstance(c, dict)]
+        return ([(TEXT, text)] if isinstance(text, str) and text else []) + cited
     if kind == "thinking":
         out: list[tuple] = []
         if isinstance(block.get("thinking"), str) and block["thinking"]:
@@ -171,6 +173,8 @@ def _delta(index: Any, delta: dict) -> list[tuple]:
     if kind == "input_json_delta":
         part = delta.get("partial_json")
         return [(TOOL, index, None, None, part, None)] if isinstance(part, str) and part else []
+    if kind == "citations_delta" and isinstance(delta.get("citation"), dict):
+        return [(CITATION, delta["citation"])]
     return []
 
 
@@ -194,7 +198,7 @@ _BLOCK = {
     "name": READ,
     "input": READ,
     "caller": meta("who called the tool (direct or code execution)"),
-    "citations": gap("citations on a text block"),
+    "citations": READ,
     "content": gap("a server tool's result or a compaction summary"),
     "tool_use_id": gap("the server tool call a result block answers"),
     "encrypted_content": gap("opaque compaction state"),
@@ -209,7 +213,7 @@ _DELTA = {
     "thinking": READ,
     "signature": READ,
     "partial_json": READ,
-    "citation": gap("a citation added to a text block"),
+    "citation": READ,
     "content": gap("compaction summary text"),
     "encrypted_content": gap("opaque compaction state"),
 }

@@ -20,7 +20,7 @@ import re
 from collections import deque
 from typing import Any
 
-from .ir import DONE, ERROR, FINISH, META, REASONING, REDACTED, SIGNATURE, TEXT, TOOL, USAGE
+from .ir import CITATION, DONE, ERROR, FINISH, META, REASONING, REDACTED, SIGNATURE, TEXT, TOOL, USAGE
 from .jsontext import JsonPrefix, mend_surrogates, normalize_arguments
 
 UNSIGNED = "quirktape:unsigned"
@@ -93,7 +93,9 @@ class Emitter:
             ERROR: self.error,
             META: self.meta,
             DONE: self.done,
+            CITATION: self.citation,
         }
+        self.citations: list[dict] = []  # waiting for the text block they belong to
 
     # -- driving -------------------------------------------------------------
 
@@ -149,6 +151,8 @@ class Emitter:
                     "delta": {"type": "text_delta", "text": text},
                 }
             )
+            if self.citations:
+                self._cite()
             return
         self.pending.append(("text", text))
         self._pump()
@@ -195,6 +199,24 @@ class Emitter:
             if call is self.open_call and call.scanner is not None:
                 self._forward(call)
         self._pump()
+
+    def citation(self, citation: dict) -> None:
+        """A source the text cites: on the text block being written, else on the next one that gets text."""
+        self.citations.append(citation)
+        if self.open_kind == "text" and not self.pending:
+            self._cite()
+
+    def _cite(self) -> None:
+        index = self.next_index - 1
+        for citation in self.citations:
+            self.out.append(
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "citations_delta", "citation": citation},
+                }
+            )
+        self.citations = []
 
     def _late_call(self, key: object, name: str) -> _Call:
         """More arguments for a call that is already complete: they are another call (TC-07)."""
@@ -319,6 +341,8 @@ class Emitter:
                         "delta": {"type": "text_delta", "text": value},
                     }
                 )
+                if self.citations:
+                    self._cite()
             elif kind == "thinking":
                 self._ensure("thinking")
                 self._thinking_delta(value)
@@ -343,6 +367,8 @@ class Emitter:
     def _flush(self) -> None:
         self.ending = True
         self._pump()
+        if self.citations and self.open_kind == "text":
+            self._cite()
         self._close_open()
 
     def _new_index(self) -> int:

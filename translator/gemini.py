@@ -17,7 +17,21 @@ import re
 from typing import Any
 
 from .coverage import ANY_KEY, KEY, READ, First, gap, meta
-from .ir import DONE, ERROR, FINISH, META, REASONING, SIGNATURE, TEXT, TOOL, USAGE, count, error_fact, not_an_object
+from .ir import (
+    DONE,
+    ERROR,
+    FINISH,
+    META,
+    REASONING,
+    SIGNATURE,
+    TEXT,
+    TOOL,
+    USAGE,
+    count,
+    error_fact,
+    not_an_object,
+    web_citation,
+)
 
 FINISH_REASONS = {
     "STOP": "end_turn",
@@ -164,6 +178,7 @@ class GeminiStream:
         self.serial = 0
         self.streamed: _StreamedCall | None = None
         self.streamed_parts = 0
+        self.cited: set[tuple] = set()
         self.meta_done = False
         self.counts: dict[str, Any] = {}
 
@@ -217,6 +232,28 @@ class GeminiStream:
         """Pieces of a Vertex call still streaming its arguments (GEM-08): they become facts when it closes."""
         return self.streamed_parts
 
+    def _sources(self, candidate: dict, out: list) -> None:
+        """Google Search grounding (each supported text segment with its web sources) and recitation sources."""
+        grounding = candidate.get("groundingMetadata")
+        grounding = grounding if isinstance(grounding, dict) else {}
+        chunks = [c.get("web") if isinstance(c, dict) else None for c in grounding.get("groundingChunks") or []]
+        for support in grounding.get("groundingSupports") or []:
+            segment = support.get("segment") if isinstance(support, dict) else None
+            text = segment.get("text") if isinstance(segment, dict) else ""
+            for n in support.get("groundingChunkIndices") or [] if isinstance(support, dict) else []:
+                web = chunks[n] if isinstance(n, int) and 0 <= n < len(chunks) else None
+                if isinstance(web, dict):
+                    self._cite(web_citation(web.get("uri"), web.get("title"), text), out)
+        recited = candidate.get("citationMetadata")
+        for source in (recited.get("citations") or []) if isinstance(recited, dict) else []:
+            if isinstance(source, dict):
+                self._cite(web_citation(source.get("uri"), source.get("title")), out)
+
+    def _cite(self, fact: tuple | None, out: list) -> None:
+        if fact is not None and (fact[1]["url"], fact[1]["cited_text"]) not in self.cited:
+            self.cited.add((fact[1]["url"], fact[1]["cited_text"]))
+            out.append(fact)
+
     def end(self) -> list[tuple]:
         out: list[tuple] = []
         self._close_streamed(out)
@@ -229,6 +266,8 @@ class GeminiStream:
             for part in parts:
                 if isinstance(part, dict):
                     self._part(part, out)
+        if candidate.get("groundingMetadata") or candidate.get("citationMetadata"):
+            self._sources(candidate, out)
         reason = candidate.get("finishReason")
         if isinstance(reason, str) and reason:
             self._close_streamed(out)

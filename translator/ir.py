@@ -18,6 +18,7 @@ events to prove nothing was lost. Tuples, not classes: this is the hot path.
     (ERROR, error_type, message)           upstream error: the stream ends in ``error``
     (META, id, model)                      upstream message id / model, when first seen
     (DONE,)                                the upstream's end-of-stream sentinel
+    (CITATION, citation)                   a source the text cites, as an Anthropic citation object
 """
 
 from __future__ import annotations
@@ -25,9 +26,21 @@ from __future__ import annotations
 import math
 from typing import Any
 
-TEXT, REASONING, SIGNATURE, REDACTED, TOOL, FINISH, USAGE, ERROR, META, DONE = range(10)
+TEXT, REASONING, SIGNATURE, REDACTED, TOOL, FINISH, USAGE, ERROR, META, DONE, CITATION = range(11)
 
-KIND_NAMES = ("text", "reasoning", "signature", "redacted", "tool", "finish", "usage", "error", "meta", "done")
+KIND_NAMES = (
+    "text",
+    "reasoning",
+    "signature",
+    "redacted",
+    "tool",
+    "finish",
+    "usage",
+    "error",
+    "meta",
+    "done",
+    "citation",
+)
 
 STOP_REASONS = frozenset(
     {"end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded"}
@@ -113,6 +126,26 @@ def error_fact(body: Any, status: int | None = None) -> tuple:
         code = status if status and status >= 400 else err.get("code")
         return (ERROR, error_type(code, word), message)
     return (ERROR, error_type(status), str(err) or f"upstream error (HTTP {status})")
+
+
+def web_citation(url: Any, title: Any = None, cited_text: Any = "") -> tuple | None:
+    """A web source as Anthropic's ``web_search_result_location`` (None without a URL).
+
+    Upstreams give no ``encrypted_index`` (it only lets Anthropic's own API re-read its search
+    results), so it is empty; ``cited_text`` is the text the source supports, when the upstream says.
+    """
+    if not isinstance(url, str) or not url:
+        return None
+    return (
+        CITATION,
+        {
+            "type": "web_search_result_location",
+            "url": url,
+            "title": title if isinstance(title, str) and title else None,
+            "encrypted_index": "",
+            "cited_text": cited_text if isinstance(cited_text, str) else "",
+        },
+    )
 
 
 def not_an_object(payload: Any) -> tuple:

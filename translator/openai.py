@@ -27,6 +27,7 @@ from .ir import (
     USAGE,
     count,
     error_fact,
+    web_citation,
 )
 from .think import ThinkSplitter
 
@@ -106,6 +107,7 @@ class OpenAIStream:
         self.meta_done = False
         self.nameless: dict[int, list[str]] = {}
         self.nameless_parts = 0
+        self.cited: set[tuple] = set()  # sources already cited: Perplexity repeats its list on every chunk
         mode = (options or {}).get("think_tags")
         self.think = ThinkSplitter(mode) if mode else None
 
@@ -130,9 +132,28 @@ class OpenAIStream:
             mapped = usage_facts(usage)
             if mapped:
                 out.append((USAGE, mapped))
+        if obj.get("citations") or obj.get("search_results"):
+            self._sources(obj, out)
         if error is not None:
             out.append(error_fact(obj))
         return out
+
+    def _cite(self, fact: tuple | None, out: list) -> None:
+        if fact is not None:
+            key = (fact[1]["url"], fact[1]["cited_text"])
+            if key not in self.cited:
+                self.cited.add(key)
+                out.append(fact)
+
+    def _sources(self, obj: dict, out: list) -> None:
+        """Perplexity: the sources behind the answer (``search_results``) and the URLs its [n] markers name."""
+        titles = {}
+        for result in obj.get("search_results") or []:
+            if isinstance(result, dict) and isinstance(result.get("url"), str):
+                titles[result["url"]] = result.get("title")
+                self._cite(web_citation(result["url"], result.get("title")), out)
+        for url in obj.get("citations") or []:
+            self._cite(web_citation(url, titles.get(url)), out)
 
     def response(self, obj: Any) -> list[tuple]:
         """A complete chat.completion (non-streaming) as facts."""
@@ -199,21 +220,26 @@ class OpenAIStream:
             else:
                 out.append((FINISH, mapped, None))
 
-    def _delta(self, delta: dict, out: list) -> None:
+    def _reasoning(self, delta: dict, out: list) -> None:
         details = delta.get("reasoning_details")
-        detail_text = self._details(details, out) if details else False
-        if not detail_text:
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-            if reasoning:
-                if type(reasoning) is str:
-                    out.append((REASONING, reasoning))
-                elif isinstance(reasoning, dict) and ("text" in reasoning or "signature" in reasoning):  # RSN-05
-                    if isinstance(reasoning.get("text"), str):
-                        out.append((REASONING, reasoning["text"]))
-                    if isinstance(reasoning.get("signature"), str):
-                        out.append((SIGNATURE, reasoning["signature"]))
-                else:
-                    out.append(_shape("reasoning", reasoning))
+        if details and self._details(details, out):
+            return
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if not reasoning:
+            return
+        if type(reasoning) is str:
+            out.append((REASONING, reasoning))
+        elif isinstance(reasoning, dict) and ("text" in reasoning or "signature" in reasoning):  # RSN-05
+            if isinstance(reasoning.get("text"), str):
+                out.append((REASONING, reasoning["text"]))
+            if isinstance(reasoning.get("signature"), str):
+                out.append((SIGNATURE, reasoning["signature"]))
+        else:
+            out.append(_shape("reasoning", reasoning))
+
+    def _delta(self, delta: dict, out: list) -> None:
+        if "reasoning_details" in delta or "reasoning_content" in delta or "reasoning" in delta:
+            self._reasoning(delta, out)
         content = delta.get("content")
         if content:
             if type(content) is str:
@@ -225,6 +251,11 @@ class OpenAIStream:
                 self._content_parts(content, out)
             else:
                 out.append(_shape("content", content))
+        annotations = delta.get("annotations")
+        for note in annotations if isinstance(annotations, list) else []:
+            cited = note.get("url_citation") if isinstance(note, dict) else None
+            if isinstance(cited, dict):  # the text span's indices are the whole message's: not sliced per chunk
+                self._cite(web_citation(cited.get("url"), cited.get("title"), cited.get("content")), out)
         refusal = delta.get("refusal")
         if refusal and isinstance(refusal, str):  # the model's refusal: its words kept, the turn a refusal
             out.append((TEXT, refusal))
@@ -421,7 +452,7 @@ DELTA = {
     "channel": meta('gpt-oss harmony channel ("analysis" for reasoning), implied by the field it arrives in'),
     "token_id": meta("the sampled token's id"),
     "index": meta("Mistral: the choice index, repeated inside the delta"),
-    "annotations": gap("url_citation annotations (citations are not carried into Anthropic text blocks yet)"),
+    "annotations": [{"type": KEY, "url_citation": READ}],
     "executed_tools": gap("Groq compound: server-side tool runs and their search results"),
 }
 
@@ -468,8 +499,8 @@ _ENVELOPE = {
     "prompt_token_ids": meta("vLLM: the prompt's token ids"),
     "prompt_text": meta("vLLM: the prompt as text"),
     "tool_call_generating": meta("vmlx: a tool call is being generated (its deltas come later)"),
-    "citations": gap("Perplexity: the source URLs the text's [n] markers refer to"),
-    "search_results": gap("Perplexity: the search results behind the answer"),
+    "citations": READ,
+    "search_results": READ,
 }
 
 FIELDS = {

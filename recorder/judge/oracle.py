@@ -41,7 +41,7 @@ from translator import (
     violations,
 )
 from translator.coverage import trace_findings
-from translator.ir import DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, TEXT, TOOL
+from translator.ir import CITATION, DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, TEXT, TOOL
 
 from ..replay import Replay, TranslateFn, TranslatorFailed, replay
 from ..tape import Cassette, Expect, Interaction
@@ -62,6 +62,7 @@ DATA_KINDS = (
     "error_as_success",
     "crash",
     "unread",
+    "citation_lost",
 )
 """Machine-readable kinds of a ``data`` finding (``--json`` carries them)."""
 
@@ -165,6 +166,12 @@ def conservation(run: Replay) -> list[Finding]:
                 Finding("data", _text_kind(label, upstream, output), f"{label} {_first_difference(upstream, output)}")
             )
     found += _signatures(ir, events)
+    cited = [e["delta"]["citation"] for e in events if (e.get("delta") or {}).get("type") == "citations_delta"]
+    for fact in ir:
+        if fact[0] == CITATION and fact[1] not in cited:
+            found.append(
+                Finding("data", "citation_lost", f"citation of {str(fact[1].get('url') or fact[1])[:80]} is missing")
+            )
     redacted = {e["content_block"].get("data") for e in events if e.get("type") == "content_block_start"}
     for fact in ir:
         if fact[0] == REDACTED and fact[1] and fact[1] not in redacted:
