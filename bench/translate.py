@@ -9,7 +9,7 @@ upstream chunk for:
 and each one's ratio to the floor. Also checks that decoding is linear: one 8x larger
 event fed one byte at a time should take about 8x as long (64x if it rescanned).
 
-Run: .venv/bin/python bench/translate.py
+Run: .venv/bin/python bench/translate.py (``bench/run.py`` prints these with every other figure)
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def best(fn) -> float:
     return min(times)
 
 
-def measure(name: str, payloads: list[str]) -> None:
+def measure(name: str, payloads: list[str]) -> dict[str, float]:
+    """Seconds for the floor, the translator and translator + encoding, over ``payloads``."""
     pieces = [f"data: {p}\n\n".encode() for p in payloads] + [b"data: [DONE]\n\n"]
     small = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}}
 
@@ -103,15 +104,23 @@ def measure(name: str, payloads: list[str]) -> None:
 
     events = translate()
     assert events[-1]["type"] == "message_stop", events[-1]
-    n = len(payloads)
-    f, t, e = best(floor), best(translate), best(translate_encode)
+    return {
+        "chunks": len(payloads),
+        "floor": best(floor),
+        "translator": best(translate),
+        "encode": best(translate_encode),
+    }
+
+
+def show(name: str, figures: dict[str, float]) -> None:
+    n, f, t, e = figures["chunks"], figures["floor"], figures["translator"], figures["encode"]
     print(f"{name}: {n} chunks")
     print(f"  floor       {f / n * 1e6:7.2f} µs/chunk")
     print(f"  translator  {t / n * 1e6:7.2f} µs/chunk  {t / f:5.2f}x floor")
     print(f"  +encode     {e / n * 1e6:7.2f} µs/chunk  {e / f:5.2f}x floor")
 
 
-def linearity() -> None:
+def linearity() -> float:
     def feed_bytewise(size: int) -> float:
         body = ("data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": "y" * size}}]}) + "\n\n").encode()
 
@@ -123,10 +132,10 @@ def linearity() -> None:
         return best(run)
 
     small, large = feed_bytewise(20_000), feed_bytewise(160_000)
-    print(f"linearity: one event fed byte by byte, 8x the bytes took {large / small:.2f}x the time (quadratic: 64x)")
+    return large / small
 
 
 if __name__ == "__main__":
-    measure("text stream", text_stream(20_000))
-    measure("tool-argument stream", tool_stream(2_000))
-    linearity()
+    show("text stream", measure("text stream", text_stream(20_000)))
+    show("tool-argument stream", measure("tool-argument stream", tool_stream(2_000)))
+    print(f"linearity: one event fed byte by byte, 8x the bytes took {linearity():.2f}x the time (quadratic: 64x)")

@@ -12,8 +12,24 @@ The package is grouped by role, each group importing only those below it
 reached with ``from recorder.replay.<module> import ...`` (or ``from recorder.replay import ...``).
 """
 
-from .judge import check_cassette
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .replay import ReplayTransport, rechunk, replay
 from .tape import Cassette, CassetteError, load, save
 
+if TYPE_CHECKING:
+    from .judge import check_cassette
+
 __all__ = ["Cassette", "CassetteError", "ReplayTransport", "check_cassette", "load", "rechunk", "replay", "save"]
+
+
+def __getattr__(name: str) -> Any:
+    """``check_cassette`` on first use (PEP 562): a command that judges nothing never loads the judge."""
+    if name == "check_cassette":
+        from .judge import check_cassette
+
+        globals()[name] = check_cassette
+        return check_cassette
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,18 +6,22 @@ one-line message and never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
 import yaml
 
-from translator import accumulate, encode_sse, stream_error, translate_stream
+from translator import accumulate, encode_sse, translate_stream
 
-from .capture import FORMATS, gateway_app, import_files, proxy_app, record
+from .capture import FORMATS, import_files
+from .capture.wire import DEFAULT_TIMEOUT
 from .judge import (
     DIFFERS,
     SHRINKABLE,
@@ -33,12 +37,47 @@ from .judge import (
     report,
     shrink,
 )
-from .judge.gauntlet import cases as gauntlet_cases
-from .judge.gauntlet import changes, gauntlet, litellm_config
-from .replay import DEFAULT_MATCH, load_translator, pick, replay
-from .replay.asgi import bind, serve_forever, url_of
-from .replay.serve import anthropic_app, library, routes, serve_app
-from .tape import UPSTREAMS, CassetteError, dumps, iter_cassette_paths, load, save, write_atomic
+from .replay import DEFAULT_MATCH, load_translator, pick, replay, stream_events
+from .tape import (
+    UPSTREAMS,
+    CassetteError,
+    dumps,
+    iter_cassette_paths,
+    load,
+    redact_url,
+    safe_dumps,
+    save,
+    scrub_text,
+    url_secrets,
+    write_atomic,
+)
+
+
+def _lazy(module: str, name: str):
+    """``module.name``, imported when first called: the commands that serve, proxy, record or run the
+    gauntlet load httpx, starlette and uvicorn; the others (import, replay, check, …) never do."""
+
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module, __package__), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+gateway_app = _lazy(".capture.gateway", "gateway_app")
+proxy_app = _lazy(".capture.proxy", "proxy_app")
+record = _lazy(".capture.record", "record")
+gauntlet_cases = _lazy(".judge.gauntlet", "cases")
+changes = _lazy(".judge.gauntlet", "changes")
+gauntlet = _lazy(".judge.gauntlet", "gauntlet")
+litellm_config = _lazy(".judge.gauntlet", "litellm_config")
+bind = _lazy(".replay.asgi", "bind")
+serve_forever = _lazy(".replay.asgi", "serve_forever")
+url_of = _lazy(".replay.asgi", "url_of")
+anthropic_app = _lazy(".replay.serve", "anthropic_app")
+library = _lazy(".replay.serve", "library")
+routes = _lazy(".replay.serve", "routes")
+serve_app = _lazy(".replay.serve", "serve_app")
 
 EXAMPLES = {
     "import": "quirktape import stream.sse -o cassettes/vllm/my-quirk.yaml --provider vllm --tag MIX-04",
@@ -57,6 +96,8 @@ EXAMPLES = {
     "gauntlet": "quirktape gauntlet cassettes/ --gateway-cmd 'litellm --config {litellm_config} --port {port}' -o out/",
 }
 
+PORT = click.IntRange(0, 65535)
+
 TRANSLATOR = click.option(
     "--translator",
     "translator_spec",
@@ -73,6 +114,86 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
+ALLOW = click.option(
+    "--allow-value",
+    "allow",
+    multiple=True,
+    metavar="VALUE",
+    help="A value that only looks like a credential: written as it is, not REDACTED (repeatable).",
+)
+
+_PRINTING: dict[str, list[str]] = {"known": [], "allow": []}
+"""What the scrub of everything printed knows: the command's credentials and its --allow-value."""
+
+
+def _printing(known: list[str | None] | tuple = (), allow: tuple[str, ...] | list[str] = ()) -> None:
+    _PRINTING["known"] += [k for k in known if k]
+    _PRINTING["allow"] += list(allow)
+
+
+class _Scrubbed:
+    """A text stream (stdout, stderr) whose every write is scrubbed of credentials first."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str")
+        self._stream.write(scrub_text(text, _PRINTING["allow"], _PRINTING["known"]))
+        return len(text)
+
+    @property
+    def buffer(self):
+        return _ScrubbedBytes(self._stream.buffer)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+class _ScrubbedBytes:
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, data: bytes) -> int:
+        text = scrub_text(bytes(data).decode("latin-1"), _PRINTING["allow"], _PRINTING["known"])
+        self._stream.write(text.encode("latin-1"))
+        return len(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _output(output: str, inputs: list[str | None] | tuple = ()) -> str:
+    """``output`` once it is known not to be one of ``inputs`` (``-`` is stdout)."""
+    if output == "-":
+        return output
+    for given in inputs:
+        if given and given != "-" and _same_file(output, given):
+            raise BadInput(f"{output}: is also an input; refusing to write over it (give another -o)")
+    return output
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _write(output: str, text: str) -> None:
+    """``text`` to the file ``output`` (atomically, through a symlink to its target), or to stdout for ``-``."""
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+
+
+def _wrote(output: str) -> None:
+    if output != "-":
+        click.echo(f"wrote {output}", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="quirktape")
 def cli() -> None:
@@ -81,7 +202,13 @@ def cli() -> None:
 
 @cli.command("import", epilog=f"Example: {EXAMPLES['import']}")
 @click.argument("input_paths", metavar="INPUT...", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Cassette file to write.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Cassette file to write (- for stdout).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -107,12 +234,15 @@ def cli() -> None:
     show_default=True,
     help="Chunk lists: the recording was complete, end it with [DONE].",
 )
-def import_cmd(input_paths, output, fmt, upstream, interaction, title, source, provider, model, tags, done):
+@ALLOW
+def import_cmd(input_paths, output, fmt, upstream, interaction, title, source, provider, model, tags, done, allow):
     """Turn raw streams, complete responses, chunk lists or recordings into one cassette.
 
     Several inputs become one cassette, in order: a stream and its complete (non-streamed)
-    twin let `quirktape check` compare the two.
+    twin let `quirktape check` compare the two. Credentials are redacted wherever they sit.
     """
+    _printing(allow=allow)
+    output = _output(output, input_paths)
     metadata = {"title": title, "source": source, "provider": provider, "model": model, "tags": list(tags)}
     cassette = import_files(
         list(input_paths), fmt, upstream=upstream, done=done, interaction=interaction, metadata=metadata
@@ -121,8 +251,8 @@ def import_cmd(input_paths, output, fmt, upstream, interaction, title, source, p
         click.echo(f"skipped {note}", err=True)
     for note in getattr(cassette.metadata, "import_notes", None) or []:
         click.echo(f"note: {note}", err=True)
-    save(cassette, output)
-    click.echo(f"wrote {output}", err=True)
+    _write(output, safe_dumps(cassette, allow=allow, name=output))
+    _wrote(output)
 
 
 @cli.command("replay", epilog=f"Example: {EXAMPLES['replay']}")
@@ -133,20 +263,37 @@ def import_cmd(input_paths, output, fmt, upstream, interaction, title, source, p
 @TRANSLATOR
 def replay_cmd(cassette_path, fmt, rechunk, interaction, translator_spec):
     """Feed a cassette through the translator and print the Anthropic side."""
-    run = replay(load(cassette_path), interaction, rechunk, translate=_translator(translator_spec))
+    cassette = load(cassette_path)
+    if translator_spec:
+        events = iter(replay(cassette, interaction, rechunk, translate=_translator(translator_spec)).events)
+    else:  # quirktape's own: printed as translated, never all held (a million-chunk stream stays small)
+        events = stream_events(cassette, interaction, rechunk)
     out = sys.stdout
-    if fmt == "sse":
-        out.buffer.write(b"".join(encode_sse(e) for e in run.events))
-    elif fmt == "jsonl":
-        for event in run.events:
-            out.write(_json(event) + "\n")
+    if fmt in ("sse", "jsonl"):
+        frame = encode_sse if fmt == "sse" else (lambda event: (_json(event) + "\n").encode("utf-8"))
+        write, batch = out.buffer.write, []
+        for event in events:
+            batch.append(frame(event))
+            if len(batch) == 4096:  # whole frames per write
+                write(b"".join(batch))
+                batch.clear()
+        write(b"".join(batch))
     else:
-        out.write(_json(accumulate(run.events), indent=2) + "\n")
-        error = stream_error(run.events)
+        errors: list[dict] = []
+        out.write(_json(accumulate(_noting_errors(events, errors)), indent=2) + "\n")
+        error = errors[0] if errors else None
         if error:
             text = " ".join(str(error.get("message")).split())
             click.echo(f"quirktape: upstream error: {error.get('type')}: {text}", err=True)
             sys.exit(1)
+
+
+def _noting_errors(events, errors: list[dict]):
+    """``events`` passed through, the ``error`` object of each error event noted in ``errors``."""
+    for event in events:
+        if event.get("type") == "error":
+            errors.append(event.get("error"))
+        yield event
 
 
 @cli.command("check", epilog=f"Example: {EXAMPLES['check']}")
@@ -293,12 +440,69 @@ def _read_json(path: str, what: str) -> dict:
     return data
 
 
-def _progress_line(size: int, reads: int, seconds: float) -> None:
-    click.echo(f"\r{size} bytes, {reads} reads, {seconds:.1f}s", err=True, nl=False)
+class _Waiting:
+    """A recording's progress on stderr, so that a silent upstream is seen at once: on a terminal,
+    bytes, reads and seconds on one line that keeps counting while nothing arrives; elsewhere, one
+    line when a request has had no byte for ``NOTICE_AFTER`` seconds (again every ``REPEAT``)."""
+
+    NOTICE_AFTER, REPEAT = 5.0, 60.0
+
+    def __init__(self, labels: list[str], timeout: float, where: str) -> None:
+        self.labels, self.timeout, self.where = labels, timeout, where
+        self.live = sys.stderr.isatty()
+        self.n, self.size, self.reads = -1, 0, 0
+        self.t0 = self.last = self.noticed = time.monotonic()
+        self.lock, self.done = threading.Lock(), threading.Event()
+        self.ticker = threading.Thread(target=self._tick, daemon=True)
+
+    @property
+    def label(self) -> str:
+        return self.labels[min(max(self.n, 0), len(self.labels) - 1)]
+
+    def __call__(self, size: int, reads: int, seconds: float) -> None:
+        with self.lock:
+            now = time.monotonic()
+            if size == reads == 0:  # a request was sent
+                if self.live and self.n >= 0:
+                    click.echo("", err=True)
+                self.n, self.t0, self.noticed = self.n + 1, now, 0.0
+                if not self.ticker.is_alive():
+                    self.ticker.start()
+            self.size, self.reads, self.last = size, reads, now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        if self.n < 0:
+            return
+        silent = now - self.last
+        if self.live:
+            what = f"{self.size} bytes, {self.reads} reads" if self.reads else "waiting for the first byte"
+            quiet = f", {silent:.0f}s silent" if self.reads and silent >= 2 else ""
+            line = f"{self.label}: {what}, {now - self.t0:.0f}s{quiet} (timeout {self.timeout:g}s)"
+            click.echo(f"\r\x1b[K{line}", err=True, nl=False)
+        elif silent >= self.NOTICE_AFTER and now - self.noticed >= (self.REPEAT if self.noticed else 0):
+            self.noticed = now
+            what = f"after {self.size} bytes" if self.reads else "not a byte yet"
+            click.echo(
+                f"{self.label}: {self.where} silent for {silent:.0f}s, {what} (gives up at {self.timeout:g}s)",
+                err=True,
+            )
+
+    def _tick(self) -> None:
+        while not self.done.wait(min(1.0, self.NOTICE_AFTER)):
+            with self.lock:
+                self._draw(time.monotonic())
+
+    def close(self) -> None:
+        self.done.set()
+        if self.live and self.n >= 0:
+            click.echo("", err=True)
 
 
 @cli.command("record", epilog=f"Example: {EXAMPLES['record']}")
-@click.option("--upstream", required=True, type=click.Choice(["openai", "gemini"]), help="Upstream wire dialect.")
+@click.option(
+    "--upstream", required=True, type=click.Choice(["openai", "gemini", "responses"]), help="Upstream wire dialect."
+)
 @click.option(
     "--base-url",
     required=True,
@@ -315,52 +519,94 @@ def _progress_line(size: int, reads: int, seconds: float) -> None:
     "--raw-request", "raw_path", type=click.Path(dir_okay=False), help="Upstream request body (JSON), sent as it is."
 )
 @click.option("--api-key-env", metavar="VAR", help="Environment variable holding the credential (never written).")
-@click.option("--stream", "mode", flag_value="stream", help="Record the streaming response only.")
-@click.option("--no-stream", "mode", flag_value="no-stream", help="Record the non-streaming response only.")
+@click.option("--stream", "only_stream", is_flag=True, help="Record the streaming response only.")
+@click.option("--no-stream", "only_whole", is_flag=True, help="Record the non-streaming response only.")
+@click.option("--both", "both", is_flag=True, help="Record both (default): the twin that proves stream = non-stream.")
 @click.option(
-    "--both",
-    "mode",
-    flag_value="both",
-    default=True,
-    help="Record both (default): the twin that proves stream = non-stream.",
+    "--timeout",
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds of upstream silence allowed before each read, the first byte included (connecting: 10).",
 )
-@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each read.")
-@click.option("--progress", is_flag=True, help="Show bytes, reads and elapsed time on a terminal.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Cassette file to write.")
-def record_cmd(upstream, base_url, model, request_path, raw_path, api_key_env, mode, timeout, progress, output):
-    """Send one request to a live upstream and write what came back as a cassette."""
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="On stderr: on a terminal, bytes, reads and seconds, counting while the upstream is silent; "
+    "elsewhere, a line when it stays silent for 5s.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Cassette file to write (- for stdout).",
+)
+@ALLOW
+def record_cmd(
+    upstream,
+    base_url,
+    model,
+    request_path,
+    raw_path,
+    api_key_env,
+    only_stream,
+    only_whole,
+    both,
+    timeout,
+    progress,
+    output,
+    allow,
+):
+    """Send one request to a live upstream and write what came back as a cassette.
+
+    --base-url must not hold a user:password (httpx would send it as Basic auth instead of the
+    API key): that is refused. The credential, its base64 and a ?key= in --base-url are known
+    secrets: a cassette still holding one after redaction (the upstream echoed it) is refused.
+    """
     if bool(request_path) == bool(raw_path):
         raise BadInput("give exactly one of --request and --raw-request")
+    if only_stream + only_whole + both > 1:
+        raise BadInput("--stream, --no-stream and --both exclude one another: give one")
+    if timeout <= 0:
+        raise BadInput("--timeout must be a positive number of seconds")
+    output = _output(output, [request_path, raw_path])
     request = _read_json(request_path or raw_path, "the request")
     api_key = None
     if api_key_env:
         api_key = os.environ.get(api_key_env)
         if not api_key:
             raise BadInput(f"environment variable {api_key_env} is not set")
-    modes = {"stream": (True,), "no-stream": (False,), "both": (True, False)}[mode]
-    show = progress and sys.stderr.isatty()
-    cassette = record(
-        upstream=upstream,
-        base_url=base_url,
-        model=model,
-        request=request,
-        raw=bool(raw_path),
-        modes=modes,
-        api_key=api_key,
-        timeout=timeout,
-        progress=_progress_line if show else None,
-    )
-    if show:
-        click.echo("", err=True)
-    cassette.metadata.title = Path(output).stem
-    save(cassette, output, secrets=[api_key] if api_key else None)
+    secrets = [s for s in [api_key, *url_secrets(base_url)] if s]
+    _printing(known=secrets, allow=allow)
+    modes = (True,) if only_stream else (False,) if only_whole else (True, False)
+    waiting = _Waiting(["stream" if m else "non-stream" for m in modes], timeout, redact_url(base_url, secrets))
+    try:
+        cassette = record(
+            upstream=upstream,
+            base_url=base_url,
+            model=model,
+            request=request,
+            raw=bool(raw_path),
+            modes=modes,
+            api_key=api_key,
+            timeout=timeout,
+            progress=waiting if progress else None,
+        )
+    finally:
+        waiting.close()
+    if output != "-":
+        cassette.metadata.title = Path(output).stem
+    _write(output, safe_dumps(cassette, secrets, allow, name=output))
+    for note in getattr(cassette.metadata, "notes", None) or []:
+        click.echo(f"note: {note}", err=True)
     for interaction in cassette.interactions:
         r = interaction.response
         kind = "stream" if r.quirktape.stream else "non-stream"
         reads = len(r.quirktape.offsets or [])
         summary = f"HTTP {r.status.code}, {len(r.raw)} bytes in {reads} reads, ending {r.quirktape.ending}"
         click.echo(f"{kind}: {summary}", err=True)
-    click.echo(f"wrote {output}", err=True)
+    _wrote(output)
 
 
 def _pace(value: str) -> str | float | None:
@@ -385,7 +631,7 @@ def _listen(host: str, port: int):
 @cli.command("serve", epilog=f"Example: {EXAMPLES['serve']}")
 @click.argument("paths", nargs=-1, required=True, metavar="CASSETTE|DIR...")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, help="0 picks a free port.")
+@click.option("--port", default=8000, show_default=True, type=PORT, help="0 picks a free port.")
 @click.option("--pace", default="none", show_default=True, help="recorded | none | SCALE (recorded gaps times SCALE).")
 @click.option(
     "--match",
@@ -446,7 +692,7 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec, ping_after)
 )
 @click.option(
     "--dialect",
-    type=click.Choice(["openai", "gemini"]),
+    type=click.Choice(["openai", "gemini", "responses"]),
     help="The upstream dialect (else read off the URL: /v1 is OpenAI-compatible, /v1beta or googleapis.com Gemini).",
 )
 @click.option("--model", help="Upstream model for every request (default: the model the client names).")
@@ -457,7 +703,7 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec, ping_after)
     "-o", "--out-dir", required=True, type=click.Path(file_okay=False), help="Directory for one cassette per exchange."
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8082, show_default=True, help="0 picks a free port.")
+@click.option("--port", default=8082, show_default=True, type=PORT, help="0 picks a free port.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each upstream read.")
 @click.option(
     "--think-tags",
@@ -471,18 +717,20 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec, ping_after)
     show_default=True,
     help="Seconds of upstream silence before a ping (0: never).",
 )
-def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, timeout, think_tags, ping_after):
+@ALLOW
+def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, timeout, think_tags, ping_after, allow):
     """A live, recording Anthropic gateway: translates each request for the upstream and the answer back as
-    it arrives, and writes every exchange (Anthropic request, upstream request, raw response) as a cassette."""
+    it arrives, and writes every exchange (Anthropic request, upstream request, raw response) as a cassette.
+    An --upstream holding a user:password is refused (the credential belongs in --api-key-env)."""
     if not upstream_url.startswith(("http://", "https://")):
-        raise BadInput(f"--upstream must be an http(s) URL, not {upstream_url!r}")
+        raise BadInput(f"--upstream must be an http(s) URL, not {redact_url(upstream_url, [])!r}")
     dialect = dialect or _gateway_dialect(upstream_url)
     api_key = None
     if api_key_env:
         api_key = os.environ.get(api_key_env)
         if not api_key:
             raise BadInput(f"environment variable {api_key_env} is not set")
-    sock = _listen(host, port)
+    _printing(known=[api_key, *url_secrets(upstream_url)], allow=allow)
     options = {"think_tags": think_tags} if think_tags else None
     app = gateway_app(
         upstream_url,
@@ -493,7 +741,10 @@ def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, 
         timeout=timeout,
         options=options,
         ping_after=ping_after,
+        log=lambda line: click.echo(line, err=True),
+        allow=allow,
     )
+    sock = _listen(host, port)
     click.echo(f"quirktape: gateway {url_of(sock)} -> {dialect} {upstream_url}, cassettes in {out_dir}", err=True)
     serve_forever(app, sock)
 
@@ -515,7 +766,7 @@ def _gateway_dialect(url: str) -> str:
     "-o", "--out-dir", required=True, type=click.Path(file_okay=False), help="Directory for one cassette per exchange."
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, help="0 picks a free port.")
+@click.option("--port", default=8080, show_default=True, type=PORT, help="0 picks a free port.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each upstream read.")
 @click.option(
     "--dialect",
@@ -523,13 +774,20 @@ def _gateway_dialect(url: str) -> str:
     help="The upstream's wire dialect, for exchanges whose URL path and payloads do not tell it "
     "(without it those are passed on but not recorded).",
 )
-def proxy_cmd(upstream, out_dir, host, port, timeout, dialect):
-    """Forward to a live upstream, pass every piece on as it arrives, and record each LLM exchange."""
+@ALLOW
+def proxy_cmd(upstream, out_dir, host, port, timeout, dialect, allow):
+    """Forward to a live upstream, pass every piece on as it arrives, and record each LLM exchange.
+
+    The credentials each request carries are redacted, and an exchange whose answer echoes one is
+    passed on but not recorded. An --upstream holding a user:password is refused.
+    """
     if not upstream.startswith(("http://", "https://")):
-        raise BadInput(f"--upstream must be an http(s) URL, not {upstream!r}")
+        raise BadInput(f"--upstream must be an http(s) URL, not {redact_url(upstream, [])!r}")
+    _printing(known=url_secrets(upstream), allow=allow)
+    log = lambda line: click.echo(line, err=True)  # noqa: E731
+    app = proxy_app(upstream, out_dir, dialect=dialect, log=log, timeout=timeout, allow=allow)
     sock = _listen(host, port)
     click.echo(f"quirktape: proxying {url_of(sock)} -> {upstream}, cassettes in {out_dir}", err=True)
-    app = proxy_app(upstream, out_dir, dialect=dialect, log=lambda line: click.echo(line, err=True), timeout=timeout)
     serve_forever(app, sock)
 
 
@@ -538,8 +796,10 @@ def proxy_cmd(upstream, out_dir, host, port, timeout, dialect):
 @click.option("--variant", "names", multiple=True, type=click.Choice(list(VARIANTS)), help="Only these (repeatable).")
 @click.option("-o", "--out-dir", type=click.Path(file_okay=False), help="Also write each variant as a cassette here.")
 @TRANSLATOR
-def mutate_cmd(cassette_path, names, out_dir, translator_spec):
+@ALLOW
+def mutate_cmd(cassette_path, names, out_dir, translator_spec, allow):
     """Derive the synthetic variants of quirks.md part L and check the translation does not change."""
+    _printing(allow=allow)
     cassette, translate = load(cassette_path), _translator(translator_spec)
     differs = False
     for name in names or VARIANTS:
@@ -549,7 +809,8 @@ def mutate_cmd(cassette_path, names, out_dir, translator_spec):
             continue
         want, got = answers(cassette, name, translate), answers(variant, name, translate)
         if out_dir:
-            save(variant, Path(out_dir) / f"{Path(cassette_path).stem}.{name}.yaml")
+            target = str(Path(out_dir) / f"{Path(cassette_path).stem}.{name}.yaml")
+            save(variant, _output(target, [cassette_path]), allow=allow)
         if got == want:
             click.echo(f"same     {name}")
         else:
@@ -561,14 +822,22 @@ def mutate_cmd(cassette_path, names, out_dir, translator_spec):
 @cli.command("report", epilog=f"Example: {EXAMPLES['report']}")
 @click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
 @TRANSLATOR
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
-def report_cmd(cassette_path, translator_spec, output):
-    """Print a Markdown bug report (cassette inline) for a person to paste into an issue."""
-    text = report(load(cassette_path), _translator(translator_spec), translator_name=translator_spec)
-    if output:
-        write_atomic(output, text)
-    else:
-        click.echo(text)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write the report here instead of stdout (-: stdout).",
+)
+@ALLOW
+def report_cmd(cassette_path, translator_spec, output, allow):
+    """Print a Markdown bug report (cassette inline) for a person to paste into an issue.
+
+    Credentials in the cassette are redacted in the report (and in the cassette it embeds).
+    """
+    _printing(allow=allow)
+    output = _output(output or "-", [cassette_path])
+    text = report(load(cassette_path), _translator(translator_spec), translator_name=translator_spec, allow=allow)
+    _write(output, text)
 
 
 @cli.command("shrink", epilog=f"Example: {EXAMPLES['shrink']}")
@@ -578,10 +847,17 @@ def report_cmd(cassette_path, translator_spec, output):
 )
 @TRANSLATOR
 @click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the smaller cassette."
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write the smaller cassette (- for stdout).",
 )
-def shrink_cmd(cassette_path, invariant, translator_spec, output):
+@ALLOW
+def shrink_cmd(cassette_path, invariant, translator_spec, output, allow):
     """Delta debugging: the smallest cassette on which the translator still fails the same way."""
+    _printing(allow=allow)
+    output = _output(output, [cassette_path])
     cassette, translate = load(cassette_path), _translator(translator_spec)
     if invariant is None:
         failing = [
@@ -593,9 +869,10 @@ def shrink_cmd(cassette_path, invariant, translator_spec, output):
             raise BadInput(f"{cassette_path}: the translator fails no invariant here: nothing to shrink")
         invariant = failing[0]
     smaller = shrink(cassette, invariant, translate)
-    save(smaller, output)
+    _write(output, safe_dumps(smaller, allow=allow, name=output))
     before, after = len(dumps(cassette)), len(dumps(smaller))
-    click.echo(f"{invariant} still fails; {before} -> {after} characters; wrote {output}", err=True)
+    wrote = f"; wrote {output}" if output != "-" else ""
+    click.echo(f"{invariant} still fails; {before} -> {after} characters{wrote}", err=True)
 
 
 @cli.command("diff", epilog=f"Example: {EXAMPLES['diff']}")
@@ -727,7 +1004,21 @@ def _json(value: object, indent: int | None = None) -> str:
 
 
 def main() -> None:
-    """Entry point: every failure is one line on stderr with the contract's exit code."""
+    """Entry point: every failure is one line on stderr with the contract's exit code.
+
+    Everything printed (stdout and stderr: messages, rows, logs) is scrubbed of credentials first.
+    """
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Scrubbed(sys.stdout), _Scrubbed(sys.stderr)
+    try:
+        _main()
+    finally:
+        sys.stdout, sys.stderr = streams
+        _PRINTING["known"].clear()
+        _PRINTING["allow"].clear()
+
+
+def _main() -> None:
     try:
         cli.main(standalone_mode=False)
         sys.exit(0)
@@ -747,3 +1038,6 @@ def main() -> None:
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(0)
+    except MemoryError:
+        click.echo("quirktape: error: out of memory", err=True)
+        sys.exit(2)

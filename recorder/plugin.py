@@ -50,7 +50,18 @@ from translator import DIALECTS, accumulate, stream_error, translate_stream
 
 from .judge import Check, Unreadable, check_cassette, expect_from, expect_problems, first_event_difference
 from .replay import Replay, ReplayTransport, TranslateFn, load_translator, replay
-from .tape import FOREIGN, Cassette, CassetteError, Expect, body_dialect, load, parse_cassette, save_expect, url_dialect
+from .tape import (
+    FOREIGN,
+    Cassette,
+    CassetteError,
+    Expect,
+    body_dialect,
+    load,
+    parse_cassette,
+    save_expect,
+    url_dialect,
+    yamlio,
+)
 
 __all__ = ["NetworkBlocked", "NetworkGuard", "Replayed"]
 
@@ -412,7 +423,10 @@ def _read(path: Path, rel: str) -> _Subject | CassetteError | None:
     if "interactions" not in text:  # cheap: most YAML is not a cassette
         return None
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = yamlio.read(text, loader=_Loader)
+    except (yamlio.YamlRefused, MemoryError) as exc:  # an alias, a list past the limit: one line, no expansion
+        problem = str(exc) or "too large to read into memory"
+        return CassetteError(f"{rel}: {problem}") if _TOP_LEVEL_INTERACTIONS.search(text) else None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         return _yaml_error(exc, rel) if _TOP_LEVEL_INTERACTIONS.search(text) else None
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):

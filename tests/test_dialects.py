@@ -1,9 +1,9 @@
 """No default dialect: the URL path or the payloads decide, a foreign format is refused, and
 anything that tells nothing asks for ``--upstream`` (import) instead of being read as OpenAI.
 
-The foreign samples are written by hand from each API's documented stream: the OpenAI
-Responses API (``response.*`` events), Cohere v2 chat (``message-start``, ``content-delta``…)
-and Anthropic Messages (the target format).
+The samples are written by hand from each API's documented stream: the OpenAI Responses API
+(``response.*`` events) and Anthropic Messages, both dialects quirktape reads, and Cohere v2 chat
+(``message-start``, ``content-delta``…), which it does not.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ ANTHROPIC = [
     {"type": "message_stop"},
 ]
 FOREIGN_STREAMS = {
-    "an OpenAI Responses API response": RESPONSES_API,
     "a Cohere v2 chat response": COHERE_V2,
 }
 """What the refusal says each one is, and its events."""
@@ -104,11 +103,14 @@ def test_a_foreign_stream_is_refused_with_its_reason(tmp_path, monkeypatch, caps
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
-def test_anthropic_messages_import_in_their_own_dialect_and_are_judged(tmp_path, monkeypatch, capsysbinary, framing):
-    """What a gateway sent its client, or an Anthropic-compatible endpoint streamed: the oracle reads it too."""
-    code, err = import_cli(monkeypatch, capsysbinary, tmp_path, FRAMINGS[framing](ANTHROPIC))
+@pytest.mark.parametrize(("dialect", "events"), [("anthropic", ANTHROPIC), ("responses", RESPONSES_API)])
+def test_dialects_beyond_chat_completions_import_as_themselves_and_are_judged(
+    tmp_path, monkeypatch, capsysbinary, framing, dialect, events
+):
+    """What a gateway sent its client, an Anthropic-compatible endpoint or the Responses API: read as such."""
+    code, err = import_cli(monkeypatch, capsysbinary, tmp_path, FRAMINGS[framing](events))
     assert code == 0, err
-    assert load(tmp_path / "c.yaml").interactions[0].response.quirktape.dialect == "anthropic"
+    assert load(tmp_path / "c.yaml").interactions[0].response.quirktape.dialect == dialect
     code, out, err = run_cli(monkeypatch, capsysbinary, "replay", tmp_path / "c.yaml", "--format", "message")
     assert code == 0 and json.loads(out)["content"] == [{"type": "text", "text": "Hi"}], err
     code, out, err = run_cli(monkeypatch, capsysbinary, "check", tmp_path / "c.yaml")
@@ -158,7 +160,7 @@ def test_the_format_name_and_the_payloads_must_agree(tmp_path, monkeypatch, caps
         ("/v1/completions", "openai-completions"),
         ("/api/generate", "ollama-generate"),
         ("https://api.anthropic.com/v1/Messages?beta=true", "anthropic"),
-        ("/v1/responses", "openai-responses"),
+        ("/v1/responses", "responses"),
         ("/v2/chat", "cohere"),
         ("/v1/models", None),
     ],

@@ -373,9 +373,9 @@ ANTHROPIC_SSE = (
     b' "delta": {"type": "text_delta", "text": "Hi"}}\n\n'
     b'event: message_stop\ndata: {"type": "message_stop"}\n\n'
 )
-RESPONSES_SSE = (
-    b'event: response.output_text.delta\ndata: {"type": "response.output_text.delta", "sequence_number": 3,'
-    b' "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": "Hi"}\n\n'
+COHERE_SSE = (
+    b'event: content-delta\ndata: {"type": "content-delta", "index": 0,'
+    b' "delta": {"message": {"content": {"text": "Hi"}}}}\n\n'
 )
 OVERLOADED = b'{"error": {"message": "overloaded", "type": "server_error"}}'
 
@@ -442,20 +442,20 @@ def test_proxy_records_an_anthropic_compatible_upstream_in_its_own_dialect(tmp_p
 
 
 def test_proxy_does_not_record_a_format_it_cannot_read(tmp_path):
-    reply, lines = proxied(tmp_path, fixed_upstream(RESPONSES_SSE), "/v1/responses", dialect="openai")
-    assert reply.content == RESPONSES_SSE and not list(tmp_path.glob("*.yaml"))
-    assert len(lines) == 1 and "refused: an OpenAI Responses API response" in lines[0]
+    reply, lines = proxied(tmp_path, fixed_upstream(COHERE_SSE), "/v2/chat", dialect="openai")
+    assert reply.content == COHERE_SSE and not list(tmp_path.glob("*.yaml"))
+    assert len(lines) == 1 and "refused: a Cohere v2 chat response" in lines[0]
 
 
 def test_proxy_cli_has_a_dialect_option(monkeypatch, capsysbinary):
     code, out, _ = run_cli(monkeypatch, capsysbinary, "proxy", "--help")
-    assert code == 0 and "--dialect [anthropic|gemini|ollama|openai]" in out
+    assert code == 0 and "--dialect [anthropic|gemini|ollama|openai|responses]" in out
 
 
 def test_record_refuses_an_answer_it_cannot_translate(tmp_path, monkeypatch, capsysbinary):
     request = tmp_path / "req.json"
     request.write_text(json.dumps({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
-    with running(fixed_upstream(RESPONSES_SSE)) as url:
+    with running(fixed_upstream(COHERE_SSE)) as url:
         code, err = cli(
             monkeypatch,
             capsysbinary,
@@ -471,7 +471,7 @@ def test_record_refuses_an_answer_it_cannot_translate(tmp_path, monkeypatch, cap
             "-o",
             tmp_path / "c.yaml",
         )
-    assert code == 2 and err.count("\n") == 1 and "refused: an OpenAI Responses API response" in err, err
+    assert code == 2 and err.count("\n") == 1 and "refused: a Cohere v2 chat response" in err, err
     assert not (tmp_path / "c.yaml").exists()
 
 

@@ -29,7 +29,7 @@ from helpers import CASSETTES, cassette_paths
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from recorder.tape import Cassette, load
-from translator import to_gemini_request, to_openai_request
+from translator import to_gemini_request, to_openai_request, to_responses_request
 
 PATHS = cassette_paths()
 IDS = [p.relative_to(CASSETTES).as_posix() for p in PATHS]
@@ -65,7 +65,10 @@ def _walk_schemas(schema, fix: Callable[[dict], None]) -> None:
 
 
 def _max_tokens(request: dict, ours: dict, theirs: dict) -> None:
-    if "messages" in theirs:
+    if "input" in theirs:  # the Responses API
+        if "max_output_tokens" not in theirs:
+            ours.pop("max_output_tokens", None)
+    elif "messages" in theirs:
         if "max_tokens" not in theirs and "max_completion_tokens" not in theirs:
             ours.pop("max_tokens", None)
     elif "maxOutputTokens" not in _generation(theirs):
@@ -504,6 +507,14 @@ PLACEHOLDERS: dict[str, tuple[str, str]] = {
 }
 
 # Cassettes whose recorded response does not fit their recorded request, each with what does not fit.
+REPORTED_REQUESTS: dict[str, str] = {
+    "openai-responses/rsp-19-reasoning-item-id-without-store-400.yaml": (
+        "the recorded body is the report's own failing request, in another client's item shape (a reasoning item "
+        "sent back with its id under store: false, the quirk itself); quirktape's translation leaves the id out"
+    ),
+}
+"""Cassettes whose recorded upstream request is a report's verbatim, not what quirktape would send: they must differ."""
+
 RESPONSE_MISMATCH: dict[str, str] = {
     "mlx-lm/report-finish-chunk-after-tool-call.yaml": (
         "the stream calls read_file, which the recorded request never offers (its only tool is Agent, as in "
@@ -735,10 +746,16 @@ def _key(path: Path) -> str:
 
 
 def _streams(cassette: Cassette) -> list[bool]:
-    """Per interaction, whether its request streamed: a non-streamed twin beside a stream did not."""
-    flags = [i.response.quirktape.stream for i in cassette.interactions]
-    twinned = any(f is not False for f in flags)
-    return [not (twinned and f is False) for f in flags]
+    """Per interaction, whether its request asked to stream, read off the recorded request itself
+    (an HTTP error answers a streaming request with one JSON body, so the response cannot tell)."""
+    out = []
+    for interaction in cassette.interactions:
+        if interaction.response.quirktape.dialect == "gemini":
+            out.append(":streamgeneratecontent" in interaction.request.uri.lower())
+        else:
+            body = json.loads(interaction.request.body or "null")
+            out.append(isinstance(body, dict) and body.get("stream") is True)
+    return out
 
 
 def translations(cassette: Cassette) -> list[tuple[dict, dict]]:
@@ -747,8 +764,11 @@ def translations(cassette: Cassette) -> list[tuple[dict, dict]]:
     pairs = []
     for interaction, stream in zip(cassette.interactions, _streams(cassette)):
         upstream = json.loads(interaction.request.body or "null")
-        if interaction.response.quirktape.dialect == "gemini":
+        dialect = interaction.response.quirktape.dialect
+        if dialect == "gemini":
             ours = to_gemini_request(request)
+        elif dialect == "responses":
+            ours = to_responses_request(request, stream=stream)
         else:
             ours = to_openai_request(request, stream=stream)
         pairs.append((ours, upstream))
@@ -776,6 +796,9 @@ def test_the_request_translates_into_the_recorded_upstream_request(path):
     assert request is not None, "no metadata.request"
     kinds = DIFFERENCES.get(_key(path), ())
     pairs = translations(cassette)
+    if _key(path) in REPORTED_REQUESTS:
+        assert mismatches(request, pairs, kinds), "the declared reported request now translates: drop the entry"
+        return
     assert mismatches(request, pairs, kinds) == []
     for kind in kinds:
         others = tuple(k for k in kinds if k != kind)
@@ -793,7 +816,8 @@ def test_the_request_names_the_upstream_model_and_endpoint(path):
             assert model == request["model"]
             assert method.split("?")[0] == ("streamGenerateContent" if stream else "generateContent")
         else:
-            assert uri.endswith("/chat/completions")
+            endpoint = "/responses" if interaction.response.quirktape.dialect == "responses" else "/chat/completions"
+            assert uri.endswith(endpoint)
             assert json.loads(interaction.request.body)["model"] == request["model"]
 
 
@@ -802,6 +826,7 @@ def test_the_declarations_name_real_cassettes_and_kinds():
     assert set(DIFFERENCES) <= keys
     assert set(PLACEHOLDERS) <= keys
     assert set(RESPONSE_MISMATCH) <= keys
+    assert set(REPORTED_REQUESTS) <= keys
     assert {k for kinds in DIFFERENCES.values() for k in kinds} <= set(KINDS)
     assert all(len(set(kinds)) == len(kinds) for kinds in DIFFERENCES.values())
 

@@ -10,6 +10,7 @@ from .grammar import violations
 from .ir import KIND_NAMES, error_type
 from .jsontext import JsonPrefix, loads_partial, normalize_arguments
 from .openai_request import to_openai_request
+from .responses_request import to_responses_request
 from .sse import SSEDecoder, encode_sse
 from .stream import DIALECTS, ENDINGS, Dialect, Translator, get_dialect, translate_response, translate_stream
 
@@ -36,6 +37,7 @@ __all__ = [
     "summary",
     "to_gemini_request",
     "to_openai_request",
+    "to_responses_request",
     "translate_response",
     "translate_stream",
     "violations",

@@ -123,6 +123,8 @@ def error_fact(body: Any, status: int | None = None) -> tuple:
         if not isinstance(message, str) or not message:
             message = str(err)
         word = err.get("status") if isinstance(err.get("status"), str) else err.get("type")
+        if word in (None, "error") and isinstance(err.get("code"), str):  # the Responses API's error event
+            word = err["code"]
         code = status if status and status >= 400 else err.get("code")
         return (ERROR, error_type(code, word), message)
     return (ERROR, error_type(status), str(err) or f"upstream error (HTTP {status})")

@@ -14,16 +14,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import anthropic, gemini, ollama, openai
+from . import anthropic, gemini, ollama, openai, responses
 from .anthropic import AnthropicStream
 from .coverage import AFTER_END, READ, Trace
 from .emitter import Emitter
 from .gemini import GeminiStream
 from .ir import DONE, ERROR, error_fact, error_type, not_an_object
 from .jsonarray import ARRAY_CUT, ARRAY_END, JsonArrayDecoder
+from .jsontext import loads
 from .ndjson import NDJSONDecoder
 from .ollama import OllamaStream
 from .openai import OpenAIStream
+from .responses import ResponsesStream
 from .sse import SSEDecoder
 
 ENDINGS = ("done", "eof", "reset", "timeout")
@@ -51,6 +53,7 @@ DIALECTS: dict[str, Dialect] = {
     "gemini": Dialect("gemini", GeminiStream, gemini.FIELDS, gemini.FIELDS),
     "ollama": Dialect("ollama", OllamaStream, ollama.FIELDS, ollama.FIELDS, framing="ndjson"),
     "anthropic": Dialect("anthropic", AnthropicStream, anthropic.FIELDS, anthropic.RESPONSE_FIELDS, anthropic.EVENTS),
+    "responses": Dialect("responses", ResponsesStream, responses.FIELDS, responses.RESPONSE_FIELDS, responses.EVENTS),
 }
 
 
@@ -92,7 +95,8 @@ class Translator:
         # response, pretty-printed).
         self.whole: list[bytes] | None = [] if status >= 400 else None
         self.decoder: SSEDecoder | JsonArrayDecoder | NDJSONDecoder | None = None
-        self.head = b""
+        self.head: list[bytes] = []  # the reads before the framing is known (joined once, when it is)
+        self._body_begun = False  # a byte other than leading whitespace or a byte-order mark has arrived
         self.done = False
         self._seed = hashlib.blake2b(digest_size=12)
 
@@ -101,7 +105,16 @@ class Translator:
             self.whole.append(data)
             return []
         if self.decoder is None:
-            self.head += data
+            self.head.append(data)
+            # look again only when this read can tell more: each byte is looked at once here, not
+            # once per read (leading whitespace fed a byte at a time stays linear)
+            if self._body_begun:
+                if b"\n" not in data:  # only an NDJSON dialect waits, for its first line's end
+                    return []
+            elif not data.lstrip(_LEADING):
+                return []
+            else:
+                self._body_begun = True
             held = self._framing(final=False)
             if held is None:
                 return []
@@ -110,7 +123,9 @@ class Translator:
 
     def _framing(self, final: bool) -> bytes | None:
         """Choose the framing once the body's start tells; the bytes held until then, or None (wait, or whole)."""
-        body = self.head.lstrip(_LEADING)
+        head = b"".join(self.head)
+        self.head = [head] if head else []
+        body = head.lstrip(_LEADING)
         if not body:
             return None
         ndjson = self.dialect.framing == "ndjson"
@@ -121,7 +136,7 @@ class Translator:
             whole = body[:1] == b"{" and not _is_json(line)
         else:
             whole = body[:1] == b"{"
-        data, self.head = self.head, b""
+        data, self.head = head, []
         if whole:
             self.whole = [data]
             return None
@@ -189,7 +204,7 @@ class Translator:
             self.done = True
             return [(DONE,)]
         try:
-            obj = json.loads(data)
+            obj = loads(data)
         except ValueError:
             return self._multiline(data)
         except RecursionError:

@@ -12,10 +12,28 @@
 Imports ``tape`` only: capturing never judges or replays.
 """
 
-from .gateway import gateway_app
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .importers import FORMATS, detect_format, import_bytes, import_file, import_files
-from .proxy import proxy_app
-from .record import record
+from .record import record  # eager: the submodule shares the name, and importing it later would rebind it
+
+if TYPE_CHECKING:
+    from .gateway import gateway_app
+    from .proxy import proxy_app
+
+_LAZY = {"gateway_app": ".gateway", "proxy_app": ".proxy"}
+"""The servers load starlette (and uvicorn to run): imported on first use (PEP 562), not by ``import``."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "FORMATS",

@@ -47,6 +47,7 @@ URIS = {
     ),
     "ollama": ("http://127.0.0.1:11434/api/chat", "http://127.0.0.1:11434/api/chat"),
     "anthropic": ("http://127.0.0.1/v1/messages", "http://127.0.0.1/v1/messages"),
+    "responses": ("http://127.0.0.1/v1/responses", "http://127.0.0.1/v1/responses"),
 }
 """Where a bare body (no request was recorded) is said to come from: (streaming, non-streaming) endpoint.
 

@@ -1,11 +1,12 @@
 """A live, recording Anthropic gateway: Claude Code (or any Anthropic client) -> quirktape -> a live upstream.
 
 Each ``POST /v1/messages`` is translated for the upstream (``to_openai_request`` /
-``to_gemini_request``) and sent; what the upstream sends back is translated as it arrives,
-read by read, and reaches the client at once (nothing is buffered), while the raw bytes are
-kept exactly as ``record`` keeps them (reads, timing, ending, redaction). When the exchange
-ends, it becomes a cassette holding the Anthropic request, the upstream request and the
-response: the way to record quirks from a live endpoint with the client people really run.
+``to_gemini_request`` / ``to_responses_request``) and sent; what the upstream sends back is
+translated as it arrives, read by read, and reaches the client at once (nothing is buffered),
+while the raw bytes are kept exactly as ``record`` keeps them (reads, timing, ending,
+redaction). When the exchange ends, it becomes a cassette holding the Anthropic request, the
+upstream request and the response: the way to record quirks from a live endpoint with the
+client people really run.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import httpx
@@ -26,12 +27,18 @@ from starlette.routing import Route
 
 from translator import Translator, encode_sse, reply_for, translate_response
 
-from ..tape import Cassette, CassetteError, Metadata, save
-from .record import build_interaction, upstream_calls
+from ..tape import Cassette, CassetteError, Metadata, has_userinfo, redact_url, save, scrub_text, url_secrets
+from .record import USERINFO_REFUSED, build_interaction, upstream_calls
+from .wire import no_cookies
 
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _scrubbing(log: Callable[[str], None], secrets: list[str], allow: list[str]) -> Callable[[str], None]:
+    """``log``, with every line scrubbed of credentials (the known ones included) first."""
+    return lambda line: log(scrub_text(line, allow, known=secrets))
 
 
 def gateway_app(
@@ -46,13 +53,20 @@ def gateway_app(
     timeout: float = 600.0,
     log: Callable[[str], None] = _stderr,
     transport: httpx.AsyncBaseTransport | None = None,
+    allow: Iterable[str] = (),
 ) -> Starlette:
-    """The ASGI app. ``upstream`` is the base URL (``…/v1`` for OpenAI, ``…/v1beta`` for Gemini);
+    """The ASGI app. ``upstream`` is the base URL (``…/v1`` for OpenAI and Responses, ``…/v1beta`` for Gemini);
     ``options`` are the translator's (``{"think_tags": "open"}`` for a server that leaves reasoning inline);
     ``ping_after``: seconds of upstream silence after which the client gets ``event: ping`` (None: never)."""
+    if has_userinfo(upstream):  # credentials: the API key, never a user:password httpx would send instead
+        raise CassetteError(f"{redact_url(upstream, [])}: {USERINFO_REFUSED}")
     out = Path(out_dir)
-    secrets = [api_key] if api_key else []
-    client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10.0), transport=transport)
+    secrets = ([api_key] if api_key else []) + url_secrets(upstream)
+    allow = list(allow)
+    log = _scrubbing(log, secrets, allow)
+    client = httpx.AsyncClient(  # no cookie jar: one exchange's Set-Cookie never rides on the next request
+        timeout=httpx.Timeout(timeout, connect=10.0), transport=transport, cookies=no_cookies()
+    )
     serial = itertools.count(1)
 
     async def messages(request: Request) -> Response:
@@ -79,7 +93,7 @@ def gateway_app(
         number = next(serial)
 
         async def keep() -> None:
-            await asyncio.to_thread(exchange.save, out, number, secrets, log)
+            await asyncio.to_thread(exchange.save, out, number, secrets, log, allow)
 
         if not streamed or reply.status_code >= 400:
             await exchange.drain(reply)
@@ -185,7 +199,9 @@ class _Exchange:
             return translator.feed(body) + translator.close(self.ending or "eof")
         return translate_response(body, self.dialect, status=self.status, options=self.options)[0]
 
-    def save(self, out: Path, number: int, secrets: list[str], log: Callable[[str], None]) -> None:
+    def save(
+        self, out: Path, number: int, secrets: list[str], log: Callable[[str], None], allow: Iterable[str] = ()
+    ) -> None:
         try:
             interaction = build_interaction(
                 "POST",
@@ -212,6 +228,8 @@ class _Exchange:
                 request=self.anthropic,
             )
             name = f"{number:04d}-{'stream' if self.streamed else 'message'}.yaml"
-            save(Cassette(interactions=[interaction], metadata=meta), out / name, secrets=secrets)
+            save(Cassette(interactions=[interaction], metadata=meta), out / name, secrets=secrets, allow=allow)
         except CassetteError as exc:
             log(f"quirktape gateway: not recorded: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the client has its answer; recording must not break it
+            log(f"quirktape gateway: not recorded: {type(exc).__name__}: {' '.join(str(exc).split())}")

@@ -53,7 +53,7 @@ from .bodies import (
 from .recordings import from_go_vcr, from_har, from_llama_stack, from_vcr, load_document
 
 _SSE_LINE = re.compile(r"^(data|event|id|retry|error)?:", re.M)
-_SSE_FORMATS = {"gemini": "gemini-sse", "anthropic": "anthropic-sse"}
+_SSE_FORMATS = {"gemini": "gemini-sse", "anthropic": "anthropic-sse", "responses": "responses-sse"}
 """The SSE body format a dialect's payloads name (every other dialect's SSE reads as openai-sse does)."""
 
 
@@ -69,6 +69,8 @@ BODY_FORMATS: dict[str, tuple[Callable[[bytes], Read], str | None]] = {
     "ollama-response": (read_response, "ollama"),
     "anthropic-sse": (read_sse, "anthropic"),
     "anthropic-response": (read_response, "anthropic"),
+    "responses-sse": (read_sse, "responses"),
+    "responses-response": (read_response, "responses"),
 }
 """One response body: (its reader, the dialect the format's name says, if any — the payloads decide first)."""
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from translator import to_gemini_request, to_openai_request, translate_stream
+from translator import to_gemini_request, to_openai_request, to_responses_request, translate_stream
 from translator.ir import DONE, FINISH
 
 from ..tape import (
@@ -32,10 +32,13 @@ from ..tape import (
     Tape,
     body_framing,
     exchange_dialect,
+    has_userinfo,
     redact_headers,
     redact_url,
     translatable,
+    url_secrets,
 )
+from .wire import DEFAULT_TIMEOUT, Reads, no_cookies
 
 Progress = Callable[[int, int, float], None]
 """Called after each read with (bytes so far, reads so far, seconds elapsed)."""
@@ -43,6 +46,12 @@ Progress = Callable[[int, int, float], None]
 
 class RecordError(CassetteError):
     """The upstream could not be reached; the message is one line for the user."""
+
+
+USERINFO_REFUSED = (
+    "the URL holds a user:password, which httpx would send as Basic auth in place of the API key; "
+    "remove it (the credential belongs in --api-key-env)"
+)
 
 
 def _ending(body: bytes, offsets: list[int], dialect: str, stream: bool) -> str:
@@ -66,32 +75,40 @@ def capture(
     secrets: list[str],
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
+    notes: list[str] | None = None,
 ) -> Interaction:
-    """Send one request and keep the response exactly as it arrived, read by read."""
-    chunks: list[bytes] = []
-    t_ms: list[float] = []
-    size = 0
+    """Send one request and keep the response exactly as it arrived, read by read.
+
+    The body is read raw and its content-coding undone here (``wire.Decoder``): when the coding
+    is broken, the reads are kept as they arrived and ``notes`` gets one line saying what failed.
+    ``progress`` is called once with zeros when the request is sent, then after each read.
+    """
     ending = None
     start = clock()
+    if progress:
+        progress(0, 0, 0.0)
     try:
         with client.stream(method, url, headers=headers, content=body) as response:
+            reads = Reads(response.headers.multi_items())
             try:
-                for chunk in response.iter_bytes():
-                    if not chunk:
-                        continue
-                    t_ms.append(round((clock() - start) * 1000, 3))
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if progress:
-                        progress(size, len(chunks), clock() - start)
+                for piece in response.iter_raw():
+                    if piece:
+                        reads.add(piece, round((clock() - start) * 1000, 3))
+                        if progress:
+                            progress(reads.size, len(reads.raw), clock() - start)
             except httpx.TimeoutException:
                 ending = "timeout"
             except (httpx.RemoteProtocolError, httpx.ReadError):
                 ending = "reset"
     except httpx.TimeoutException as exc:
-        raise RecordError(f"{redact_url(url, secrets)}: timed out before a response ({type(exc).__name__})") from None
+        raise RecordError(
+            f"{redact_url(url, secrets)}: no response within the timeout ({type(exc).__name__}; see --timeout)"
+        ) from None
     except httpx.HTTPError as exc:
         raise RecordError(f"cannot reach {redact_url(url, secrets)}: {exc or type(exc).__name__}") from None
+    chunks, t_ms, note = reads.finish()
+    if note and notes is not None:
+        notes.append(f"{'stream' if stream else 'non-stream'}: {note}")
     return build_interaction(
         method,
         url,
@@ -191,6 +208,14 @@ def upstream_calls(
         body = request if raw else to_gemini_request(request)
         if api_key:
             headers["x-goog-api-key"] = api_key
+    elif upstream == "responses":
+        url = f"{base}/responses"
+        body = dict(request) if raw else to_responses_request({**request, "model": model}, stream=stream)
+        if raw:
+            body["stream"] = stream
+        body.setdefault("model", model)
+        if api_key:
+            headers["authorization"] = f"Bearer {api_key}"
     else:
         url = f"{base}/chat/completions"
         body = dict(request) if raw else to_openai_request({**request, "model": model}, stream=stream)
@@ -213,14 +238,23 @@ def record(
     raw: bool,
     modes: tuple[bool, ...],
     api_key: str | None,
-    timeout: float = 600.0,
+    timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> Cassette:
-    """Record the streaming and/or non-streaming answer to one request into a cassette."""
-    secrets = [api_key] if api_key else []
+    """Record the streaming and/or non-streaming answer to one request into a cassette.
+
+    A ``base_url`` holding a user:password is refused (httpx would send it as Basic auth in place
+    of the API key); its ``?key=`` (Gemini) is a known secret, like ``api_key``. No cookie carries
+    over from one answer to the next request.
+    """
+    if has_userinfo(base_url):
+        raise RecordError(f"{redact_url(base_url, [])}: {USERINFO_REFUSED}")
+    secrets = ([api_key] if api_key else []) + url_secrets(base_url)
     interactions = []
-    with httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), transport=transport) as client:
+    notes: list[str] = []
+    client = httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), transport=transport, cookies=no_cookies())
+    with client:
         for stream in modes:
             url, headers, body = upstream_calls(upstream, base_url, model, request, raw, stream, api_key)
             interactions.append(
@@ -234,6 +268,7 @@ def record(
                     stream=stream,
                     secrets=secrets,
                     progress=progress,
+                    notes=notes,
                 )
             )
     metadata: dict[str, Any] = {
@@ -245,4 +280,6 @@ def record(
     }
     if not raw:
         metadata["request"] = request
+    if notes:
+        metadata["notes"] = notes
     return Cassette(interactions=interactions, metadata=Metadata(**metadata))

@@ -36,6 +36,7 @@ from ..tape import (
     redact_headers,
     redact_url,
     url_dialect,
+    yamlio,
 )
 from .bodies import CONTENT_TYPES, SNAKE_NOTE, Recording, chunks_body, model_in, reads, text_or_bytes, wire_keys
 
@@ -68,6 +69,10 @@ class Exchange:
     skip: str = ""  # why this exchange cannot be imported, when the format already says so
 
 
+ALIAS_BOUND = 1_000_000
+"""Values a recording may expand to through YAML aliases (each counted at its full size)."""
+
+
 def load_document(raw: bytes) -> Any:
     """A JSON or YAML document (JSON is YAML, but the JSON parser is faster and stricter)."""
     text = raw.decode("utf-8", "replace").lstrip("\ufeff")
@@ -76,10 +81,14 @@ def load_document(raw: bytes) -> Any:
             return json.loads(text)
         except (ValueError, RecursionError):
             pass
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    try:  # aliases followed as PyYAML follows them, within a bound: a 1 KB alias bomb is refused, not expanded
+        return yamlio.read(text, loader=_Loader, aliases=ALIAS_BOUND)
+    except yamlio.YamlRefused as exc:
+        raise CassetteError(str(exc)) from None
     except RecursionError:
         raise CassetteError("nested too deeply to read") from None
+    except MemoryError:
+        raise CassetteError("too large to read into memory") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CassetteError(f"not valid YAML or JSON{f' at line {mark.line + 1}' if mark else ''}") from None

@@ -1,7 +1,8 @@
 """Getting streams out: a cassette's bytes, re-cut and replayed, to a translator or to a client.
 
-- ``playback``: ``rechunk`` (where the body is cut into reads), ``replay`` (one interaction through
-  a translator), ``load_translator`` (a translator under test from ``module:callable``) and
+- ``playback``: ``rechunk`` (where the body is cut into reads, made lazily), ``replay`` (one interaction
+  through a translator), ``stream_events`` (quirktape's translation, event by event),
+  ``load_translator`` (a translator under test from ``module:callable``) and
   ``TranslateFn``, the signature every translator has;
 - ``transport``: ``ReplayTransport``, a cassette answering any httpx or httpx2 client, no server;
 - ``anthropic_side``: answering an Anthropic client with a cassette's translation, in the recorded
@@ -17,12 +18,23 @@ Imports ``tape`` only.
 """
 
 from .anthropic_side import FOLLOW_UP, timed_events
-from .playback import Replay, TranslateFn, TranslatorFailed, load_translator, pick, rechunk, replay
+from .playback import (
+    Pieces,
+    Replay,
+    TranslateFn,
+    TranslatorFailed,
+    load_translator,
+    pick,
+    rechunk,
+    replay,
+    stream_events,
+)
 from .transport import DEFAULT_MATCH, ReplayTransport
 
 __all__ = [
     "DEFAULT_MATCH",
     "FOLLOW_UP",
+    "Pieces",
     "Replay",
     "ReplayTransport",
     "TranslateFn",
@@ -31,5 +43,6 @@ __all__ = [
     "pick",
     "rechunk",
     "replay",
+    "stream_events",
     "timed_events",
 ]

@@ -2,24 +2,64 @@
 
 Binding first means the port is known (``--port 0`` works) and clients may connect
 at once: the kernel queues them until the server accepts, so nobody sleeps to wait.
+
+A cut is one log line, never a traceback: an exception marked ``one_line`` (a recorded reset
+replayed, an upstream's cut passed on) is logged as its message alone, a client that goes away
+is one line (``client_gone``), and asyncio's line per write into a closed socket is dropped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 from collections.abc import Iterator
 
 import uvicorn
 
+SERVER_LOG = logging.getLogger("uvicorn.error")
+
+
+def client_gone(line: str) -> None:
+    """One line: a client closed its connection before the response ended."""
+    SERVER_LOG.warning(line)
+
+
+class _OneLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "asyncio" and str(record.msg).startswith("socket.send() raised exception"):
+            return False  # the client is gone; it was said once already
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and getattr(exc, "one_line", False):
+            record.msg, record.args, record.exc_info, record.exc_text = " ".join(str(exc).split()), None, None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _quiet_cuts() -> None:
+    for name in ("uvicorn.error", "asyncio"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _OneLine) for f in logger.filters):
+            logger.addFilter(_OneLine())
+
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening socket; a port outside 0-65535 is an ``OSError`` like any other that cannot be bound."""
+    if not 0 <= port <= 65535:
+        raise OSError(f"port {port} is out of range (0-65535)")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    # IPPROTO_TCP said outright: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto
+    # says TCP, and with it on, a body write after the headers waited for the client's delayed ACK
+    # (40 ms before the first body byte on every reused connection)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
@@ -29,7 +69,9 @@ def url_of(sock: socket.socket) -> str:
 
 
 def _server(app, log_level: str) -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1))
+    config = uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1)
+    _quiet_cuts()  # after the config, which sets uvicorn's logging up
+    return uvicorn.Server(config)
 
 
 def serve_forever(app, sock: socket.socket, log_level: str = "warning") -> None:

@@ -12,40 +12,119 @@ import inspect
 import os
 import random
 import sys
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from translator import translate_stream
+from translator import Translator, translate_stream
 
-from ..tape import Cassette, CassetteError, Interaction
+from ..tape import Cassette, CassetteError, Interaction, Tape
 
 STRATEGIES = ("recorded", "bytes", "lines", "random:SEED")
 
 
-def rechunk(body: bytes, strategy: str, offsets: list[int] | None = None) -> list[bytes]:
-    """The body cut into reads according to ``strategy``."""
+def rechunk(body: bytes, strategy: str, offsets: list[int] | None = None) -> Pieces:
+    """The body cut into reads according to ``strategy``: a sequence of byte strings, made as it is read.
+
+    Iterating gives one piece at a time, so ``bytes`` over a 200 MB body never holds 200 million
+    objects; ``len`` and indexing work too (for ``lines`` and ``random`` they find every cut first,
+    a compact array of positions). An unknown strategy is a ``CassetteError`` at once.
+    """
     if strategy == "recorded":
-        cuts = list(offsets or [0])
-    elif strategy == "bytes":
-        cuts = list(range(len(body)))
-    elif strategy == "lines":
-        cuts = [0] + [i + 1 for i, byte in enumerate(body) if byte == 0x0A and i + 1 < len(body)]
-    elif strategy.startswith("random:"):
+        return Pieces(body, offsets or [0])
+    if strategy == "bytes":
+        return Pieces(body, range(len(body)))
+    if strategy == "lines":
+        return Pieces(body, None, _line_cuts)
+    if strategy.startswith("random:"):
         try:
-            rng = random.Random(int(strategy.split(":", 1)[1]))
+            seed = int(strategy.split(":", 1)[1])
         except ValueError:
             raise CassetteError(f"bad rechunk strategy {strategy!r}: the seed must be an integer") from None
-        cuts, pos = [0], 0
-        while True:
-            pos += rng.randint(1, 48)
-            if pos >= len(body):
-                break
-            cuts.append(pos)
-    else:
-        raise CassetteError(f"unknown rechunk strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
-    if not body:
-        return []
-    return [body[a:b] for a, b in zip(cuts, cuts[1:] + [len(body)])]
+        return Pieces(body, None, lambda data: _random_cuts(data, seed))
+    raise CassetteError(f"unknown rechunk strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+
+
+def _line_cuts(body: bytes) -> Iterator[int]:
+    yield 0
+    find, size, at = body.find, len(body), body.find(b"\n")
+    while 0 <= at < size - 1:
+        yield at + 1
+        at = find(b"\n", at + 1)
+
+
+def _random_cuts(body: bytes, seed: int) -> Iterator[int]:
+    rng = random.Random(seed)
+    pos, size = 0, len(body)
+    yield 0
+    while True:
+        pos += rng.randint(1, 48)
+        if pos >= size:
+            return
+        yield pos
+
+
+class Pieces(Sequence):
+    """A body's reads: where each begins (``cuts``, or a function finding them), each cut out when asked for."""
+
+    __slots__ = ("body", "_cuts", "_find")
+
+    def __init__(
+        self, body: bytes, cuts: Sequence[int] | None, find: Callable[[bytes], Iterable[int]] | None = None
+    ) -> None:
+        self.body = body
+        self._cuts = cuts
+        self._find = find
+
+    def _starts(self) -> Iterable[int]:
+        return self._cuts if self._cuts is not None else self._find(self.body)  # type: ignore[misc]
+
+    @property
+    def cuts(self) -> Sequence[int]:
+        """Where each piece begins (found once, kept as an array of positions)."""
+        if self._cuts is None:
+            self._cuts = array("q", self._find(self.body))  # type: ignore[misc]
+        return self._cuts
+
+    def __iter__(self) -> Iterator[bytes]:
+        body = self.body
+        if not body:
+            return
+        if type(self._cuts) is range and self._cuts.step == 1 and self._cuts.start == 0:  # "bytes"
+            for i in range(len(body)):
+                yield body[i : i + 1]
+            return
+        starts = iter(self._starts())
+        a = next(starts, 0)
+        for b in starts:
+            yield body[a:b]
+            a = b
+        yield body[a:]
+
+    def __len__(self) -> int:
+        return len(self.cuts) if self.body else 0
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        size = len(self)
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError("piece index out of range")
+        cuts = self.cuts
+        end = cuts[index + 1] if index + 1 < size else len(self.body)
+        return self.body[cuts[index] : end]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Pieces, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Pieces({len(self.body)} bytes)"
 
 
 @dataclass
@@ -122,12 +201,7 @@ def replay(
     i = pick(cassette, index)
     interaction = cassette.interactions[i]
     response = interaction.response
-    tape = response.quirktape
-    if tape.dialect is None:
-        raise CassetteError(
-            f"interaction {i}: neither its URL path nor its payloads tell the upstream dialect; "
-            "set response.quirktape.dialect"
-        )
+    tape = _told(i, interaction)
     pieces = rechunk(response.raw, rechunk_strategy, tape.offsets)
 
     def run(fn: TranslateFn) -> tuple[list[dict], list[tuple] | None]:
@@ -152,3 +226,39 @@ def replay(
     if ir is None:  # a foreign translator: what the upstream said, read by our parser
         ir = run(translate_stream)[1]
     return Replay(i, interaction, events, ir)
+
+
+def _told(i: int, interaction: Interaction) -> Tape:
+    tape = interaction.response.quirktape
+    if tape.dialect is None:
+        raise CassetteError(
+            f"interaction {i}: neither its URL path nor its payloads tell the upstream dialect; "
+            "set response.quirktape.dialect"
+        )
+    return tape
+
+
+def stream_events(cassette: Cassette, index: int | None = None, rechunk_strategy: str = "recorded") -> Iterator[dict]:
+    """quirktape's translation of one interaction, event by event as the pieces are fed.
+
+    ``replay`` with quirktape's translator, without holding the events (``replay`` keeps them all,
+    and the IR): what ``quirktape replay`` prints, and what the oracle compares a rechunked run with.
+    Problems with the cassette are a ``CassetteError`` before the first event.
+    """
+    i = pick(cassette, index)
+    interaction = cassette.interactions[i]
+    response = interaction.response
+    tape = _told(i, interaction)
+    pieces = rechunk(response.raw, rechunk_strategy, tape.offsets)
+    try:
+        translator = Translator(tape.dialect, status=response.status.code, options=cassette.metadata.options or None)
+    except ValueError as exc:  # unknown dialect or option
+        raise CassetteError(str(exc)) from None
+    return _fed(translator, pieces, tape.ending)
+
+
+def _fed(translator: Translator, pieces: Iterable[bytes], ending: str) -> Iterator[dict]:
+    feed = translator.feed
+    for piece in pieces:
+        yield from feed(piece)
+    yield from translator.close(ending)

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+import anyio
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,12 +22,18 @@ from starlette.routing import Route
 
 from ..tape import Cassette, Metadata, iter_cassette_paths, load
 from .anthropic_side import PING_AFTER
+from .asgi import client_gone
 from .playback import TranslateFn
 from .transport import DEFAULT_MATCH, ReplayTransport
 
 
 class RecordedCut(Exception):
-    """Raised inside the response stream so the client's connection breaks as recorded."""
+    """Raised inside the response stream so the client's connection breaks as recorded.
+
+    ``one_line``: the server logs it as its message alone, not as a traceback (``asgi``).
+    """
+
+    one_line = True
 
 
 def library(paths: Iterable[str]) -> Cassette:
@@ -108,12 +115,20 @@ async def relay(transport: ReplayTransport, request: Request, body: bytes | None
     outgoing = httpx.Request(request.method, str(request.url), headers=request.headers.raw, content=body)
     reply = await transport.handle_async_request(outgoing)
 
+    where = f"{request.method} {request.url.path}"
+
     async def pieces():
+        sent = 0
         try:
             async for piece in reply.stream:
                 yield piece
+                sent += len(piece)
         except (httpx.RemoteProtocolError, httpx.ReadTimeout) as exc:
-            raise RecordedCut(str(exc)) from None
+            why = " ".join(str(exc).split()).removeprefix("quirktape: ")
+            raise RecordedCut(f"quirktape serve: {where}: {why} (cut as recorded)") from None
+        except (GeneratorExit, anyio.get_cancelled_exc_class()):
+            client_gone(f"quirktape serve: {where}: the client went away after {sent} bytes")
+            raise
 
     response = StreamingResponse(pieces(), status_code=reply.status_code)
     response.raw_headers = [(k.lower(), v) for k, v in reply.headers.raw if k.lower() != b"content-length"]

@@ -17,13 +17,14 @@ and the exceptions are built from the library the request came from.
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import os
 import sys
 import threading
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -179,6 +180,80 @@ def _criterion(spec: str | Matcher) -> Callable[[_Incoming, _Recorded], bool]:
     raise ValueError(f"unknown match criterion {spec!r} (known: {', '.join(MATCHERS)}, or a callable)")
 
 
+_WILD = object()
+_PATH_PARTS = ("scheme", "host", "path", "query")
+_BODY_PARTS = ("body", "raw_body")
+
+
+def _canon(value: Any) -> Any:
+    """A hashable stand-in for a JSON value: equal (``==``) values, and only they, get equal stand-ins
+    (``1``, ``1.0`` and ``True`` alike; objects whatever their key order)."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is bool or kind is int:
+        return ("n", int(value))
+    if kind is float:
+        return ("n", int(value)) if value.is_integer() else ("n", value)
+    if kind is list:
+        return ("l", tuple(_canon(v) for v in value))
+    if kind is dict:
+        return ("d", frozenset((k, _canon(v)) for k, v in value.items()))
+    if value is None:
+        return ("z",)
+    return ("o", id(value))  # not a JSON value: equal only to itself
+
+
+class _Bucket:
+    """The recorded interactions that share one index key, in recorded order, and where the first
+    unused one is (used ones are only ever added, so the search resumes where it stopped)."""
+
+    __slots__ = ("items", "head")
+
+    def __init__(self) -> None:
+        self.items: list[_Recorded] = []
+        self.head = 0
+
+    def first_unused(self, used: set[int]) -> _Recorded | None:
+        items, head = self.items, self.head
+        while head < len(items) and items[head].index in used:
+            head += 1
+        self.head = head
+        return items[head] if head < len(items) else None
+
+
+class _Index:
+    """Matching in O(1) of the number of interactions: each recorded request under a key made of the
+    parts the string criteria compare (method, the URL's parts, the body's matched fields or bytes),
+    with the URL part a wildcard for a placeholder address and the body part one for an empty body.
+    A live request looks in at most four buckets; callable criteria then filter those alone.
+    """
+
+    def __init__(self, recorded: list[_Recorded], specs: tuple) -> None:
+        self.fixed = [spec for spec in specs if spec == "method"]
+        self.path = [spec for spec in specs if spec in _PATH_PARTS]
+        self.body = [s for s in specs if isinstance(s, str) and (s in _BODY_PARTS or s.startswith("body:"))]
+        self.buckets: dict[tuple, _Bucket] = {}
+        for rec in recorded:
+            self.buckets.setdefault(self.key(rec, rec.any_path, not rec.body), _Bucket()).items.append(rec)
+
+    def key(self, req: _Request, any_path: bool, any_body: bool) -> tuple:
+        path = _WILD if any_path or not self.path else tuple(getattr(req, part) for part in self.path)
+        body = _WILD if any_body or not self.body else tuple(self._body_part(req, spec) for spec in self.body)
+        return (tuple(req.method for _ in self.fixed), path, body)
+
+    @staticmethod
+    def _body_part(req: _Request, spec: str) -> Any:
+        if spec == "raw_body" or req.data is _NOT_JSON:
+            return ("raw", req.body)
+        keys = BODY_KEYS if spec == "body" else (spec[5:],)
+        return ("json", tuple(_canon(_body_value(req.data, key)) for key in keys))
+
+    def buckets_for(self, live: _Incoming) -> list[_Bucket]:
+        keys = {self.key(live, any_path, any_body) for any_path in (False, True) for any_body in (False, True)}
+        return [self.buckets[k] for k in keys if k in self.buckets]
+
+
 def _pace_scale(pace: str | float | None) -> float:
     if pace is None or pace == "none":
         return 0.0
@@ -189,17 +264,37 @@ def _pace_scale(pace: str | float | None) -> float:
     raise ValueError(f"bad pace {pace!r} (known: None, 'none', 'recorded', or a non-negative factor)")
 
 
-def _delays(tape: Tape, pieces: list[bytes], scale: float) -> list[float]:
-    """Seconds to wait before each piece: the recorded gap between the reads the pieces start in."""
-    if not scale or not tape.t_ms or not pieces:
-        return [0.0] * len(pieces)
-    offsets = tape.offsets or [0]
-    starts, pos = [], 0
+def _delays(tape: Tape, pieces: Iterable[bytes], scale: float) -> Iterable[float]:
+    """Seconds to wait before each piece: the recorded gap between the reads the pieces start in.
+
+    Made piece by piece each time the stream is read (re-cut into single bytes, a large body has
+    one piece per byte: nothing here is kept per piece).
+    """
+    if not scale or not tape.t_ms:
+        return _Repeat(lambda: itertools.repeat(0.0))
+    offsets, t_ms = tape.offsets or [0], tape.t_ms
+    return _Repeat(lambda: _gaps(offsets, t_ms, pieces, scale))
+
+
+class _Repeat:
+    """An iterable that starts over on every iteration."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Iterator[float]]) -> None:
+        self.make = make
+
+    def __iter__(self) -> Iterator[float]:
+        return self.make()
+
+
+def _gaps(offsets: list[int], t_ms: list[float], pieces: Iterable[bytes], scale: float) -> Iterator[float]:
+    pos, before = 0, None
     for piece in pieces:
-        starts.append(pos)
+        now = t_ms[max(bisect_right(offsets, pos) - 1, 0)]
+        yield 0.0 if before is None else max(0.0, (now - before) * scale / 1000.0)
+        before = now
         pos += len(piece)
-    times = [tape.t_ms[max(bisect_right(offsets, start) - 1, 0)] for start in starts]
-    return [0.0] + [max(0.0, (b - a) * scale / 1000.0) for a, b in zip(times, times[1:])]
 
 
 def _library(request: Any) -> ModuleType:
@@ -217,7 +312,11 @@ class _ReplayStream:
     """The recorded pieces, for sync and async iteration alike; then the recorded ending."""
 
     def __init__(
-        self, pieces: list[bytes], delays: list[float], failure: Callable[[], Exception] | None, sleep: Sleep | None
+        self,
+        pieces: Iterable[bytes],
+        delays: Iterable[float],
+        failure: Callable[[], Exception] | None,
+        sleep: Sleep | None,
     ) -> None:
         self.pieces = pieces
         self._delays = delays
@@ -332,6 +431,11 @@ class ReplayTransport:
         self._sleep = sleep
         self._recorded = [_Recorded.of(i, x) for i, x in enumerate(self.cassette.interactions)]
         self._used: set[int] = set()
+        try:
+            self._index: _Index | None = _Index(self._recorded, self.match)
+        except RecursionError:  # a recorded body nested too deeply to key: every request compared the slow way
+            self._index = None
+        self._filters = [test for spec, test in zip(self.match, self._criteria) if callable(spec)]
         self._lock = threading.Lock()
         self.calls: list[tuple[str, str, int | None]] = []
         """Each request answered: (method, URL, index of the interaction, or None when unmatched)."""
@@ -385,11 +489,11 @@ class ReplayTransport:
         return self._answer(lib, request, chosen.interaction)
 
     def _choose(self, live: _Incoming) -> tuple[_Recorded | None, str]:
-        candidates = [rec for rec in self._recorded if all(test(live, rec) for test in self._criteria)]
-        for rec in candidates:
-            if rec.index not in self._used:
-                self._used.add(rec.index)
-                return rec, ""
+        chosen, last = self._find(live)
+        if chosen is not None:
+            self._used.add(chosen.index)
+            return chosen, ""
+        candidates = [last] if last is not None else []
         if candidates and self.allow_repeats:
             return candidates[-1], ""
         asked = f"{live.method} {live.path}{_summary(live.data, bool(live.body))}"
@@ -405,6 +509,34 @@ class ReplayTransport:
             f"quirktape: no recorded interaction matches {asked} "
             f"(recorded: {'; '.join(recorded)}; matching on {', '.join(map(_name, self.match))})"
         )
+
+    def _find(self, live: _Incoming) -> tuple[_Recorded | None, _Recorded | None]:
+        """The first unused recorded interaction matching ``live``, and the last matching one.
+
+        Through the index: the buckets ``live`` can match, then the criteria themselves on what
+        they hold (so the index only ever narrows). With callable criteria the buckets are filtered
+        whole; without, the first unused of each bucket is found where the last search stopped.
+        """
+        criteria = self._criteria
+        try:
+            buckets = self._index.buckets_for(live) if self._index is not None else None
+        except RecursionError:  # a body nested too deeply to key: compared the slow way
+            buckets = None
+        if buckets is None:
+            matching = [rec for rec in self._recorded if all(test(live, rec) for test in criteria)]
+            first = next((rec for rec in matching if rec.index not in self._used), None)
+            return first, matching[-1] if matching else None
+        if self._filters:
+            matching = sorted(
+                (rec for b in buckets for rec in b.items if all(test(live, rec) for test in criteria)),
+                key=lambda rec: rec.index,
+            )
+            first = next((rec for rec in matching if rec.index not in self._used), None)
+            return first, matching[-1] if matching else None
+        heads = [b.first_unused(self._used) for b in buckets]
+        first = min((rec for rec in heads if rec is not None), key=lambda rec: rec.index, default=None)
+        last = max((b.items[-1] for b in buckets), key=lambda rec: rec.index, default=None)
+        return first, last
 
     def _as_gateway(self, lib: ModuleType, live: _Incoming) -> Any:
         if live.method != "POST" or not live.path.rstrip("/").endswith("/messages") or not isinstance(live.data, dict):

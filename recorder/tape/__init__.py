@@ -2,7 +2,8 @@
 
 - ``cassette``: the model (a vcrpy cassette plus read boundaries, timing, ending, dialect and
   ``metadata``), load/save, and the YAML it is written as;
-- ``redact``: credentials kept off disk (headers, query strings, known secrets);
+- ``redact``: the one credential detector for every file written and line printed (by position and by
+  shape; known secrets refuse a write);
 - ``sniff``: which dialect a body, a payload or a URL speaks, and how a body is framed (the
   cassette loader uses it to name a dialect the file leaves out);
 - ``markdown``: a cassette embedded in a Markdown bug report, and read back.
@@ -24,13 +25,30 @@ from .cassette import (
     dumps,
     iter_cassette_paths,
     load,
+    output_path,
     parse_cassette,
+    safe_dumps,
     save,
     save_expect,
     write_atomic,
 )
 from .markdown import MARKER, cassette_from_report, embed
-from .redact import REDACTED, SECRET_HEADERS, SECRET_QUERY, find_secrets, redact_headers, redact_url
+from .redact import (
+    REDACTED,
+    SECRET_HEADERS,
+    SECRET_QUERY,
+    SHAPES,
+    find_secrets,
+    has_userinfo,
+    is_secret_name,
+    redact_headers,
+    redact_url,
+    request_secrets,
+    scrub_cassette,
+    scrub_data,
+    scrub_text,
+    url_secrets,
+)
 from .sniff import (
     FOREIGN,
     UPSTREAMS,
@@ -54,6 +72,7 @@ __all__ = [
     "REDACTED",
     "SECRET_HEADERS",
     "SECRET_QUERY",
+    "SHAPES",
     "UPSTREAMS",
     "Body",
     "Cassette",
@@ -73,20 +92,29 @@ __all__ = [
     "embed",
     "exchange_dialect",
     "find_secrets",
+    "has_userinfo",
+    "is_secret_name",
     "is_snake_gemini",
     "iter_cassette_paths",
     "json_payloads",
     "load",
+    "output_path",
     "parse_cassette",
     "payload_dialect",
     "payloads_dialect",
     "redact_headers",
     "redact_url",
+    "request_secrets",
+    "safe_dumps",
     "save",
     "save_expect",
+    "scrub_cassette",
+    "scrub_data",
+    "scrub_text",
     "sse_payloads",
     "to_wire_keys",
     "translatable",
     "url_dialect",
+    "url_secrets",
     "write_atomic",
 ]

@@ -24,16 +24,22 @@ says the response did not end normally (``ending`` other than ``done``).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import stat
 import tempfile
+import time
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .redact import find_secrets
+from . import yamlio
+from .redact import KnownSecretFound, find_secrets, scrub_cassette
 
 Ending = Literal["done", "eof", "reset", "timeout"]
 
@@ -268,28 +274,58 @@ def _tell_dialects(cassette: Cassette) -> None:
 
 
 def load(path: str | os.PathLike) -> Cassette:
-    """Read a cassette file; any problem is a ``CassetteError`` with a one-line message."""
+    """Read a cassette file; any problem is a ``CassetteError`` with a one-line message.
+
+    The file is parsed as it is read (libyaml reads it in blocks), so its text is never held whole
+    next to the values read from it.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        handle = path.open("rb")
     except FileNotFoundError:
         raise CassetteError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CassetteError(f"{path}: cannot read: {exc}") from None
-    return loads(text, str(path))
+    except OSError as exc:
+        raise CassetteError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with handle:
+        return _parsed(read_yaml(handle, str(path)), str(path))
 
 
 def loads(text: str, name: str = "cassette") -> Cassette:
     """A cassette from its YAML text; any problem is a ``CassetteError`` naming ``name``."""
+    return _parsed(read_yaml(text, name), name)
+
+
+def _parsed(data: Any, name: str) -> Cassette:
     try:
-        data = yaml.safe_load(text)
+        return parse_cassette(data, name)
+    except MemoryError:
+        raise CassetteError(f"{name}: too large to read into memory") from None
+
+
+def read_yaml(source: str | bytes | IO[bytes], name: str = "cassette", loader: type = yamlio.SafeLoader) -> Any:
+    """The YAML document in ``source`` as the safe loader reads it, without aliases and within
+    ``yamlio.MAX_ITEMS`` entries per list; any problem is a one-line ``CassetteError`` naming ``name``.
+
+    Cassettes, reports and recordings are all read here.
+    """
+    try:
+        return yamlio.read(source, loader=loader)
+    except yamlio.YamlRefused as exc:
+        raise CassetteError(f"{name}: {exc}") from None
     except RecursionError:
         raise CassetteError(f"{name}: nested too deeply to be a cassette") from None
+    except MemoryError:
+        raise CassetteError(f"{name}: too large to read into memory") from None
+    except yaml.reader.ReaderError as exc:
+        if "utf-8" in str(exc).lower() or "unicode" in str(exc).lower():
+            raise CassetteError(f"{name}: cannot read: not UTF-8 text (at byte {exc.position})") from None
+        raise CassetteError(f"{name}: not valid YAML: {exc.reason}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
         raise CassetteError(f"{name}: not valid YAML{at}") from None
-    return parse_cassette(data, name)
+    except OSError as exc:
+        raise CassetteError(f"{name}: cannot read: {exc.strerror or exc}") from None
 
 
 class _Dumper(yaml.SafeDumper):
@@ -318,34 +354,123 @@ def to_data(cassette: Cassette) -> dict:
 
 
 def dumps(cassette: Cassette) -> str:
-    # ASCII output (non-ASCII escaped): stock vcrpy opens files with the platform encoding.
-    return yaml.dump(to_data(cassette), Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=100000)
+    """The cassette's YAML text: ASCII (non-ASCII escaped: stock vcrpy opens files with the platform
+    encoding), multi-line text as literal blocks where YAML allows them, lists of numbers on one line.
 
-
-def save(cassette: Cassette, path: str | os.PathLike, secrets: list[str] | None = None) -> None:
-    """Write atomically: a temporary file in the same folder, then rename.
-
-    With ``secrets``, the whole text is scanned first and the write is refused if any
-    credential (or its base64) is anywhere in it.
+    Written by libyaml's emitter straight from the values (``yamlio.write``), byte for byte what
+    PyYAML's own ``yaml.dump`` with ``_Dumper`` gives, without building a node per value.
     """
-    path = Path(path)
+    return yamlio.write(to_data(cassette))
+
+
+def save(
+    cassette: Cassette, path: str | os.PathLike, secrets: list[str] | None = None, allow: Iterable[str] = ()
+) -> None:
+    """Write atomically (``write_atomic``) what ``safe_dumps`` makes of the cassette."""
+    write_atomic(path, safe_dumps(cassette, secrets, allow, name=str(path)))
+
+
+def safe_dumps(
+    cassette: Cassette, secrets: list[str] | None = None, allow: Iterable[str] = (), name: str = "cassette"
+) -> str:
+    """The cassette's text once every string is scrubbed (``redact.scrub_cassette``); ``allow`` keeps
+    values that only look like credentials.
+
+    With ``secrets`` (known credentials), a cassette holding one (or its base64) anywhere but where
+    credentials travel (headers, the URL, credential-named keys: there it is redacted) is refused,
+    even where a shape rule would redact it: the upstream echoed it. The whole text is scanned once
+    more after scrubbing, as a last line.
+    """
+    secrets = [s for s in secrets or [] if s]
+    try:
+        cassette = scrub_cassette(cassette, secrets, allow)
+    except KnownSecretFound as exc:
+        raise CassetteError(f"{name}: refusing to write: {exc} would appear in the cassette") from None
     text = dumps(cassette)
     if secrets:
         found = find_secrets(text, secrets) or find_secrets(str(to_data(cassette)), secrets)
         if found:
-            raise CassetteError(f"{path}: refusing to write: {', '.join(found)} would appear in the cassette")
-    write_atomic(path, text)
+            raise CassetteError(f"{name}: refusing to write: {', '.join(found)} would appear in the cassette")
+    return text
+
+
+TEMP_SUFFIX = ".quirktape.tmp"
+STALE_AFTER = 60.0
+"""Seconds after which a temporary file of a dead writer is removed; any is, after a day."""
+
+
+def output_path(path: str | os.PathLike) -> Path:
+    """Where a write to ``path`` lands: a symlink's target (the link stays a link), and never a
+    device, a FIFO, a socket or a directory (refused: ``-o -`` is how to write to stdout)."""
+    path = Path(path)
+    target = Path(os.path.realpath(path))
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise CassetteError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise CassetteError(f"{path}: is a directory")
+    if not stat.S_ISREG(mode):
+        raise CassetteError(f"{path}: not a regular file (a device, pipe or socket); refusing to write to it")
+    return target
+
+
+def clean_stale_temps(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove temporary files a killed write of ours left in ``folder``; returns what was removed.
+
+    Ours end in ``TEMP_SUFFIX`` and name their writer's pid: stale once that process is gone and
+    the file is ``STALE_AFTER`` seconds old (a live writer's is never touched), or after a day.
+    """
+    now = time.time() if now is None else now
+    removed = []
+    for tmp in folder.glob(f".*{TEMP_SUFFIX}"):
+        found = re.search(r"\.(\d+)" + re.escape(TEMP_SUFFIX) + "$", tmp.name)
+        try:
+            age = now - tmp.lstat().st_mtime
+        except OSError:
+            continue
+        pid = int(found.group(1)) if found else 0
+        if age < STALE_AFTER or (age < 86400 and (pid == os.getpid() or _alive(pid))):
+            continue
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Nothing is ever written half: a temporary file in the same folder, then rename."""
-    path = Path(path)
+    """Nothing is ever written half: a temporary file in the same folder, then rename.
+
+    A symlink's target is written (``output_path``); a file that is not a regular file is never
+    replaced. An existing file keeps its permissions; a new one gets those a plain ``open()``
+    would give. Stale temporary files a killed write left there are removed first.
+    """
+    path = output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_stale_temps(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{os.getpid()}{TEMP_SUFFIX}", dir=path.parent)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # the permissions a plain open() would give, not mkstemp's 0600
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask  # the permissions a plain open() would give, not mkstemp's 0600
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)

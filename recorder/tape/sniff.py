@@ -25,7 +25,6 @@ from translator.jsonarray import JsonArrayDecoder
 from .cassette import CassetteError
 
 FOREIGN = {
-    "openai-responses": "an OpenAI Responses API response (not a supported upstream dialect yet)",
     "openai-completions": "an OpenAI legacy Completions response (text completion, not a supported upstream dialect)",
     "ollama-generate": "an Ollama /api/generate response (text completion, not a supported upstream dialect)",
     "cohere": "a Cohere v2 chat response (not a supported upstream dialect)",
@@ -43,7 +42,7 @@ _URL_RULES = (
     (re.compile(r"/api/chat$"), "ollama"),
     (re.compile(r"/api/generate$"), "ollama-generate"),
     (re.compile(r"/messages$"), "anthropic"),
-    (re.compile(r"/responses$"), "openai-responses"),
+    (re.compile(r"/responses$"), "responses"),
     (re.compile(r"/v2/chat$"), "cohere"),
 )
 """Endpoint path suffixes, lower-cased; the first that matches wins."""
@@ -96,11 +95,11 @@ def payload_dialect(obj: Any) -> str | None:
         if kind in _ANTHROPIC_EVENTS or (kind == "message" and isinstance(obj.get("content"), list)):
             return "anthropic"
         if kind.startswith("response."):
-            return "openai-responses"
+            return "responses"
         if kind in _COHERE_EVENTS:
             return "cohere"
     if obj.get("object") == "response" and "output" in obj:
-        return "openai-responses"
+        return "responses"
     if obj.get("object") == "text_completion":
         return "openai-completions"
     if _GEMINI_KEYS & obj.keys():
@@ -175,7 +174,7 @@ def body_dialect(text: str) -> str | None:
     if names & _ANTHROPIC_EVENTS:
         return "anthropic"
     if any(name.startswith("response.") for name in names):
-        return "openai-responses"
+        return "responses"
     if names & _COHERE_EVENTS:
         return "cohere"
     return payloads_dialect(sse_payloads(head))

@@ -1,0 +1,361 @@
+"""YAML for cassettes and reports, read and written event by event.
+
+Reading builds Python values straight from the parser's events (libyaml's, where PyYAML has it):
+no node tree is kept, so a list of a million read offsets costs its values and nothing more.
+The values are the ones PyYAML's safe loader gives (same resolver, same constructors), with two
+refusals, each a ``YamlRefused`` with a one-line message:
+
+- an alias (``*name``): a cassette never needs one, and nine nested aliases in 1 KB (a "billion
+  laughs") become gigabytes the first time anything walks the data (validation, a report, a
+  comparison). Anchors alone (``&name``) are harmless and read as usual. Where other tools'
+  files are read (``aliases=N``), aliases are followed as PyYAML follows them (one shared object)
+  while everything read, each alias counted at its full size, stays within N values;
+- a list longer than ``MAX_ITEMS`` entries, refused at the entry that passes the limit, so memory
+  stays bounded whatever the file says.
+
+Writing emits events straight from the values (libyaml's emitter where PyYAML has it), as
+``yaml.dump(data, sort_keys=False, allow_unicode=False, width=100000)`` with quirktape's two
+conventions would: text with a line break as a literal block (``|``) where YAML allows one, and a
+list of numbers on one line (``[0, 151, 274]``). Nothing is anchored: an object that appears twice
+is written twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from typing import IO, Any
+
+import yaml
+from yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+    StreamStartEvent,
+)
+from yaml.nodes import ScalarNode
+
+SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""The fastest safe loader PyYAML has here (libyaml's parser when PyYAML was built with it)."""
+_SafeDumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+MAX_ITEMS = 2_000_000
+"""Entries one YAML list may hold (a response's read offsets and times are the long ones)."""
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_BINARY = "tag:yaml.org,2002:binary"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class YamlRefused(ValueError):
+    """YAML that is read no further (an alias, a list past ``MAX_ITEMS``); the message is one line."""
+
+
+def read(stream: str | bytes | IO, *, loader: type = SafeLoader, max_items: int | None = None, aliases: int = 0) -> Any:
+    """The single document in ``stream`` (text, UTF-8 bytes, or a file), as the safe loader reads it.
+
+    ``loader`` decides how plain scalars resolve and construct (a ``SafeLoader`` subclass, e.g. one
+    that keeps timestamps as text). ``aliases``: 0 refuses any alias; N follows them while the
+    values read, aliases counted at their full size, number at most N. Raises ``YamlRefused``, or
+    PyYAML's ``YAMLError`` for text that is not YAML, like ``yaml.load``.
+    """
+    parser = loader(stream)
+    try:
+        return _Reader(parser, MAX_ITEMS if max_items is None else max_items, aliases).document()
+    finally:
+        parser.dispose()
+
+
+class _Reader:
+    __slots__ = ("parser", "get", "max_items", "path", "constructors", "resolve", "bound", "anchors", "count")
+
+    def __init__(self, parser: Any, max_items: int, bound: int) -> None:
+        self.parser = parser
+        self.get: Callable[[], Any] = parser.get_event
+        self.max_items = max_items
+        self.path: list[Any] = []
+        self.constructors = parser.yaml_constructors
+        self.resolve = parser.resolve
+        self.bound = bound
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.count = 0  # values read so far (with bound > 0: each alias counted at its size)
+
+    def document(self) -> Any:
+        self.get()  # stream start
+        if self.parser.check_event(StreamEndEvent):
+            self.get()
+            return None
+        self.get()  # document start
+        value = self.value(self.get())
+        self.get()  # document end
+        if not self.parser.check_event(StreamEndEvent):
+            event = self.get()
+            raise yaml.composer.ComposerError(
+                "expected a single document in the stream", None, "but found another document", event.start_mark
+            )
+        return value
+
+    def value(self, event: Any) -> Any:
+        kind = type(event)
+        if kind is AliasEvent:
+            return self.alias(event)
+        start = self.count
+        self.count += 1
+        if kind is ScalarEvent:
+            value = self.scalar(event)
+        elif kind is MappingStartEvent:
+            value = self.mapping(event)
+        elif kind is SequenceStartEvent:
+            value = self.sequence(event)
+        else:
+            raise yaml.composer.ComposerError(None, None, f"unexpected {kind.__name__}", event.start_mark)
+        if self.bound and event.anchor is not None:  # known once whole: an alias inside its own anchor is undefined
+            self.anchors[event.anchor] = (value, self.count - start)
+        return value
+
+    def alias(self, event: Any) -> Any:
+        line = event.start_mark.line + 1
+        if not self.bound:
+            raise YamlRefused(
+                f"{self.where()}a YAML alias (*{event.anchor}) at line {line}: quirktape reads no aliases "
+                "(a cassette never needs one, and nested ones expand without bound)"
+            )
+        if event.anchor not in self.anchors:
+            raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+        value, size = self.anchors[event.anchor]
+        self.count += size
+        if self.count > self.bound:
+            raise YamlRefused(
+                f"{self.where()}the YAML alias *{event.anchor} at line {line} expands the document past "
+                f"{self.bound:,} values: more than quirktape reads"
+            )
+        return value
+
+    def where(self) -> str:
+        return f"{'.'.join(str(p) for p in self.path)}: " if self.path else ""
+
+    def scalar(self, event: Any) -> Any:
+        value, tag = event.value, event.tag
+        if tag is None or tag == "!":
+            if not event.style and value.isdigit() and value.isascii() and (value[0] != "0" or len(value) == 1):
+                return int(value)  # the common plain integer, as the int constructor would read it
+            tag = self.resolve(ScalarNode, value, event.implicit)
+        if tag == _STR:
+            return value
+        if tag == _NULL:
+            return None
+        construct = self.constructors.get(tag) or self.constructors[None]
+        return construct(self.parser, ScalarNode(tag, value, event.start_mark, event.end_mark, style=event.style))
+
+    def sequence(self, event: Any) -> list:
+        self._collection_tag(event, _SEQ)
+        items: list[Any] = []
+        append, get, limit, path = items.append, self.get, self.max_items, self.path
+        path.append(0)
+        while True:
+            item = get()
+            kind = type(item)
+            if kind is SequenceEndEvent:
+                break
+            if len(items) >= limit:
+                path.pop()
+                raise YamlRefused(
+                    f"{self.where()}a list of more than {limit:,} entries (line {event.start_mark.line + 1}): "
+                    "more than quirktape reads"
+                )
+            if kind is ScalarEvent and item.tag is None and not item.style and item.anchor is None:
+                value = item.value  # a plain scalar (libyaml gives it style "", PyYAML None)
+                if value.isdigit() and value.isascii() and (value[0] != "0" or len(value) == 1):
+                    append(int(value))
+                    self.count += 1
+                    continue
+            path[-1] = len(items)
+            append(self.value(item))
+        path.pop()
+        return items
+
+    def mapping(self, event: Any) -> dict:
+        self._collection_tag(event, _MAP)
+        out: dict[Any, Any] = {}
+        merged: list[dict] = []
+        get, path = self.get, self.path
+        path.append("")
+        while True:
+            item = get()
+            if type(item) is MappingEndEvent:
+                break
+            if (
+                type(item) is ScalarEvent
+                and item.tag is None
+                and not item.style
+                and item.value == "<<"
+                and self.resolve(ScalarNode, "<<", _PLAIN) == _MERGE
+            ):
+                value = self.value(get())
+                merged.extend([value] if isinstance(value, dict) else value if isinstance(value, list) else [None])
+                continue
+            key = self.value(item)
+            path[-1] = key
+            value = self.value(get())
+            try:
+                out[key] = value
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", event.start_mark, "found unhashable key", item.start_mark
+                ) from None
+        path.pop()
+        if merged:  # ``<<: {…}`` without aliases: earlier merged keys win, the mapping's own keys win over all
+            if not all(isinstance(m, dict) for m in merged):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", event.start_mark, "expected a mapping for merging", None
+                )
+            base: dict[Any, Any] = {}
+            for m in reversed(merged):
+                base.update(m)
+            base.update(out)
+            out = base
+        return out
+
+    def _collection_tag(self, event: Any, default: str) -> None:
+        if event.tag not in (None, "!", default):
+            raise YamlRefused(
+                f"{self.where()}a {event.tag} collection at line {event.start_mark.line + 1}: "
+                "quirktape reads plain mappings and lists"
+            )
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+def write(data: Any, stream: IO[str] | None = None) -> str | None:
+    """``data`` as YAML text (returned, or written to ``stream``), never anchored."""
+    out = _Tail(stream if stream is not None else io.StringIO())
+    dumper = _SafeDumper(out, allow_unicode=False, width=100000, sort_keys=False, default_flow_style=False)
+    try:
+        emit = dumper.emit
+        emit(StreamStartEvent())
+        emit(DocumentStartEvent(explicit=False))
+        _Writer(dumper).value(data)
+        emit(DocumentEndEvent(explicit=False))
+        emit(StreamEndEvent())
+    finally:
+        dumper.dispose()
+    out.close()
+    return out.stream.getvalue() if stream is None else None
+
+
+class _Tail:
+    """A text stream that drops a closing ``...`` document-end marker, the one thing libyaml writes
+    and PyYAML's own emitter does not (after a ``|+`` block): both then give the same bytes."""
+
+    __slots__ = ("stream", "held")
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.held = ""
+
+    def write(self, text: str) -> None:
+        text = self.held + text
+        self.held = text[-5:]
+        if len(text) > 5:
+            self.stream.write(text[:-5])
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        held, self.held = self.held, ""
+        self.stream.write(held[:-4] if held.endswith("\n...\n") else held)
+
+
+_PLAIN = (True, False)  # a value written plain reads back as its own type
+
+
+class _Writer:
+    __slots__ = ("dumper", "emit", "resolve")
+
+    def __init__(self, dumper: Any) -> None:
+        self.dumper = dumper
+        self.emit = dumper.emit
+        self.resolve = dumper.resolve
+
+    def value(self, data: Any) -> None:
+        kind = type(data)
+        if kind is str:
+            self.text(data)
+        elif kind is dict:
+            self.emit(MappingStartEvent(None, _MAP, True, flow_style=False))
+            for key, value in data.items():
+                self.value(key)
+                self.value(value)
+            self.emit(MappingEndEvent())
+        elif kind is list:
+            numbers = bool(data) and all(type(i) in (int, float) for i in data)
+            self.emit(SequenceStartEvent(None, _SEQ, True, flow_style=numbers))
+            if numbers:
+                self.numbers(data)
+            else:
+                for item in data:
+                    self.value(item)
+            self.emit(SequenceEndEvent())
+        elif kind is int:
+            self.emit(ScalarEvent(None, _INT, _PLAIN, str(data)))
+        elif kind is float:
+            self.emit(ScalarEvent(None, _FLOAT, _PLAIN, _float(data)))
+        elif kind is bool:
+            self.emit(ScalarEvent(None, _BOOL, _PLAIN, "true" if data else "false"))
+        elif data is None:
+            self.emit(ScalarEvent(None, _NULL, _PLAIN, "null"))
+        elif kind is bytes:
+            self.emit(ScalarEvent(None, _BINARY, (False, False), base64.encodebytes(data).decode("ascii"), style="|"))
+        else:  # anything else the safe representer knows (a date, a subclass), else its error
+            node = self.dumper.represent_data(data)
+            if not isinstance(node, ScalarNode):
+                raise yaml.representer.RepresenterError("cannot represent an object", data)
+            self.scalar(node.tag, node.value, node.style)
+
+    def text(self, text: str) -> None:
+        self.scalar(_STR, text, "|" if "\n" in text else None)
+
+    def scalar(self, tag: str, value: str, style: str | None) -> None:
+        resolve = self.resolve
+        implicit = (tag == resolve(ScalarNode, value, _PLAIN), tag == resolve(ScalarNode, value, _STR_IMPLICIT))
+        self.emit(ScalarEvent(None, tag, implicit, value, style=style))
+
+    def numbers(self, items: list) -> None:
+        emit = self.emit
+        for item in items:
+            if type(item) is int:
+                emit(ScalarEvent(None, _INT, _PLAIN, str(item)))
+            else:
+                emit(ScalarEvent(None, _FLOAT, _PLAIN, _float(item)))
+
+
+_STR_IMPLICIT = (False, True)
+
+
+def _float(data: float) -> str:
+    """The text SafeRepresenter writes for a float."""
+    if data != data:
+        return ".nan"
+    if data == float("inf"):
+        return ".inf"
+    if data == float("-inf"):
+        return "-.inf"
+    value = repr(data).lower()
+    if "." not in value and "e" in value:
+        value = value.replace("e", ".0e", 1)
+    return value
