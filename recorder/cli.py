@@ -829,15 +829,27 @@ def mutate_cmd(cassette_path, names, out_dir, translator_spec, allow):
     help="Write the report here instead of stdout (-: stdout).",
 )
 @ALLOW
-def report_cmd(cassette_path, translator_spec, output, allow):
+@click.option(
+    "--gateway-output",
+    type=click.Path(dir_okay=False),
+    help="Report a gateway's captured Anthropic answer (gauntlet -o DIR/outputs/…, or curl) instead of a translator.",
+)
+@click.option(
+    "--interaction", type=int, help="With --gateway-output: the interaction it answered (default: the first)."
+)
+def report_cmd(cassette_path, translator_spec, output, allow, gateway_output, interaction):
     """Print a Markdown bug report (cassette inline) for a person to paste into an issue.
 
     Credentials in the cassette are redacted in the report (and in the cassette it embeds).
     """
     _printing(allow=allow)
     output = _output(output or "-", [cassette_path])
-    text = report(load(cassette_path), _translator(translator_spec), translator_name=translator_spec, allow=allow)
-    _write(output, text)
+    cassette, translate, name = load(cassette_path), _translator(translator_spec), translator_spec
+    if gateway_output:
+        translate = _captured(gateway_output, [Path(cassette_path)], translator_spec, interaction)
+        cassette.interactions = [cassette.interactions[pick(cassette, interaction)]]
+        name = f"the gateway's captured answer {Path(gateway_output).name}"
+    _write(output, report(cassette, translate, translator_name=name, allow=allow))
 
 
 @cli.command("shrink", epilog=f"Example: {EXAMPLES['shrink']}")

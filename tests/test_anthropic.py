@@ -102,3 +102,12 @@ def test_check_output_on_the_command_line(tmp_path, monkeypatch, capsysbinary):
     (tmp_path / "junk.sse").write_text("data: {not json\n\n")
     code, _, err = run_cli(monkeypatch, capsysbinary, "check", TEXT, "--output", tmp_path / "junk.sse")
     assert code == 2 and err.count("\n") == 1 and "not JSON" in err
+
+
+def test_report_attaches_a_gateways_captured_answer(tmp_path, monkeypatch, capsysbinary):
+    (tmp_path / "gw.sse").write_bytes(_capture(TEXT, text_as_json_deltas))
+    args = ("report", TEXT, "--gateway-output", tmp_path / "gw.sse")
+    code, text, err = run_cli(monkeypatch, capsysbinary, *args)
+    assert code == 0, err
+    assert "**Verdict:** FAILS grammar, conservation, expect" in text
+    assert "the gateway's captured answer gw.sse" in text and "input_json_delta" in text
