@@ -343,3 +343,47 @@ def test_request_merges_same_role_turns_and_falls_back_to_the_skip_sentinel():
         {"name": "a", "response": {"output": "1"}},
         {"name": "b", "response": {"error": "2"}},
     ]
+
+
+def test_a_json_array_cut_mid_streamed_call_keeps_the_call_as_sse_does():
+    """The same Vertex chunks, cut inside a partialArgs call, as SSE and as a streamed JSON array: same call kept."""
+    chunks = [
+        {
+            "candidates": [
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [{"functionCall": {"name": "getWeather", "willContinue": True}}],
+                    }
+                }
+            ]
+        },
+        {
+            "candidates": [
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [
+                            {
+                                "functionCall": {
+                                    "partialArgs": [
+                                        {"jsonPath": "$.location", "stringValue": "Boston", "willContinue": True}
+                                    ],
+                                    "willContinue": True,
+                                }
+                            }
+                        ],
+                    }
+                }
+            ]
+        },
+    ]
+    as_sse = b"".join(b"data: " + json.dumps(c).encode() + b"\r\n\r\n" for c in chunks)
+    as_array = b"[" + b",\r\n".join(json.dumps(c).encode() for c in chunks)  # cut: no closing ]
+    results = []
+    for body in (as_sse, as_array):
+        events, _ = translate_stream([body], "gemini", ending="eof")
+        message = accumulate(events)
+        results.append([(b["type"], b.get("name"), b.get("input")) for b in message["content"]])
+        assert events[-1]["type"] == "error"
+    assert results[0] == results[1] == [("tool_use", "getWeather", {"location": "Boston"})]

@@ -192,8 +192,8 @@ class Translator:
             if event == ARRAY_END:
                 self.done = True
                 return [*self.parser.end(), (DONE,)]
-            if event == ARRAY_CUT:
-                return [(ERROR, "api_error", "upstream JSON array ended before its closing ]")]
+            if event == ARRAY_CUT:  # what the parser holds (a call still streaming) is kept, as an SSE cut keeps it
+                return [*self.parser.end(), (ERROR, "api_error", "upstream JSON array ended before its closing ]")]
             if event == "error":
                 return [error_fact(_loads_or_text(data))]
             if event not in self.named:
