@@ -363,6 +363,7 @@ def check_cmd(paths, as_json, translator_spec, strict, failures_only, output_pat
 def _captured(output_path: str, files: list[Path], translator_spec: str | None, interaction: int | None):
     if len(files) != 1 or translator_spec:
         raise BadInput("--output judges one captured output against exactly one cassette (and no --translator)")
+    pick(load(files[0]), interaction)  # an interaction the cassette does not have is bad usage, not a bad cassette
     try:
         body = Path(output_path).read_bytes()
     except OSError as exc:
@@ -948,6 +949,12 @@ def diff_cmd(first, second, translator_spec, reference_spec, interaction):
 @click.option("--strict-body", is_flag=True, help="The upstream also requires the recorded conversation.")
 @click.option("--key", default="quirktape", show_default=True, help="The API key sent to the gateway.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the gateway's reads.")
+@click.option(
+    "--startup-timeout",
+    default=180.0,
+    show_default=True,
+    help="Seconds a --gateway-cmd gateway may take to start listening.",
+)
 def gauntlet_cmd(
     paths,
     gateway_url,
@@ -961,6 +968,7 @@ def gauntlet_cmd(
     strict_body,
     key,
     timeout,
+    startup_timeout,
 ):
     """Judge any gateway as a black box: impersonate the upstream with each cassette, drive the gateway as an
     Anthropic client with the cassette's request (streamed and not), and judge what it sends back."""
@@ -982,6 +990,7 @@ def gauntlet_cmd(
         strict=strict,
         strict_body=strict_body,
         timeout=timeout,
+        startup=startup_timeout,
         progress=(lambda case: click.echo(f"\r\x1b[K{case.route}", err=True, nl=False)) if show else None,
     )
     if show:

@@ -96,8 +96,6 @@ class OldSSEDecoder:
         self._event = None
 
 
-
-
 # --- translator/jsontext.py (JsonPrefix, loads_partial) before the speed work ---
 
 _STRING_RUN = re.compile(r'[^"\\\x00-\x1f]+')
@@ -389,5 +387,3 @@ def old_loads_partial(text: str) -> Any:
 
 def _closers(stack: list[str]) -> str:
     return "".join("}" if c == "{" else "]" for c in reversed(stack))
-
-

@@ -18,6 +18,7 @@ from translator.stream import Translator
 API = Path(__file__).resolve().parents[2] / "shared" / "peers" / "anthropic-sdk-python"
 TEXT = CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml"
 PARALLEL = CASSETTES / "mlx-lm" / "report-parallel-tool-calls-one-delta.yaml"
+TWENTY = "\n".join(str(n) for n in range(1, 21))
 
 
 def _api_recordings() -> list[Path]:
@@ -111,3 +112,33 @@ def test_report_attaches_a_gateways_captured_answer(tmp_path, monkeypatch, capsy
     assert code == 0, err
     assert "**Verdict:** FAILS grammar, conservation, expect" in text
     assert "the gateway's captured answer gw.sse" in text and "input_json_delta" in text
+
+
+def test_a_malformed_complete_message_fails_the_grammar_it_is_given_as(tmp_path, monkeypatch, capsysbinary):
+    """Read as sent, not through quirktape's translator: a wrong type, no id or model, a made-up block, words
+    for usage."""
+    bad = {
+        "type": "error_not_message",
+        "content": [{"type": "text", "text": TWENTY}, {"type": "bogus"}],
+        "usage": "lots",
+    }
+    (tmp_path / "bad.json").write_text(json.dumps({**bad, "stop_reason": "end_turn"}))
+    code, out, _ = run_cli(monkeypatch, capsysbinary, "check", TEXT, "--output", tmp_path / "bad.json", "--json")
+    grammar = {c["invariant"]: c for c in json.loads(out)["cassettes"][0]["checks"]}["grammar"]
+    details = " ".join(f["detail"] for f in grammar["findings"])
+    assert code == 1 and grammar["status"] == "FAIL"
+    for rule in ("message.type must be 'message'", "message.id and message.model", "'bogus' is not a content block"):
+        assert rule in details, rule
+
+
+def test_captured_output_in_another_dialect_or_for_a_missing_interaction_is_bad_usage(
+    tmp_path, monkeypatch, capsysbinary
+):
+    (tmp_path / "openai.sse").write_bytes(load(TEXT).interactions[0].response.raw)
+    code, _, err = run_cli(monkeypatch, capsysbinary, "check", TEXT, "--output", tmp_path / "openai.sse")
+    assert code == 2 and "not an Anthropic stream: it reads as openai chunks" in err
+    (tmp_path / "ok.sse").write_bytes(_capture(TEXT))
+    code, _, err = run_cli(
+        monkeypatch, capsysbinary, "check", TEXT, "--output", tmp_path / "ok.sse", "--interaction", "9"
+    )
+    assert code == 2 and err.count("\n") == 1 and "interaction 9 does not exist" in err

@@ -213,3 +213,11 @@ def test_claude_code_runs_both_tool_calls_of_the_mlx_cassette(tmp_path):
     outputs = " ".join(json.dumps(r.get("content")) for r in results)
     assert "a.py" in outputs and "b.md" in outputs
     assert first["stream"] is True
+
+
+def test_a_body_that_is_not_a_messages_request_is_a_400_not_a_404():
+    transport = ReplayTransport(TEXT, side="anthropic")
+    client = httpx2.Client(transport=transport)
+    for body in (b"not json", b"[1]", b'{"model": "m"}'):
+        reply = client.post("http://127.0.0.1:9/v1/messages", content=body)
+        assert reply.status_code == 400 and reply.json()["error"]["type"] == "invalid_request_error"

@@ -280,3 +280,73 @@ def test_leading_whitespace_fed_a_byte_at_a_time_reads_as_when_whole(dialect, le
     bytewise = Translator(dialect)
     got = [e for i in range(len(body)) for e in bytewise.feed(body[i : i + 1])] + bytewise.close("done")
     assert got == want
+
+
+# --- accumulate --------------------------------------------------------------------------------
+
+_blocks = st.sampled_from(
+    [
+        {"type": "text", "text": ""},
+        {"type": "thinking", "thinking": "", "signature": ""},
+        {"type": "tool_use", "id": "t", "name": "f", "input": {}},
+        {"type": "text", "text": None},
+        {"type": "server_tool_use", "id": "s"},
+    ]
+)
+_parts = st.one_of(st.text(max_size=3), st.none(), st.integers(0, 2))
+_events = st.one_of(
+    st.builds(lambda b: {"type": "content_block_start", "content_block": b}, _blocks),
+    st.builds(
+        lambda i, kind, part: {"type": "content_block_delta", "index": i, "delta": {"type": kind, kind[:-6]: part}},
+        st.integers(-2, 3),
+        st.sampled_from(["text_delta", "thinking_delta"]),
+        _parts,
+    ),
+    st.builds(
+        lambda i, part: {
+            "type": "content_block_delta",
+            "index": i,
+            "delta": {"type": "input_json_delta", "partial_json": part},
+        },
+        st.integers(0, 3),
+        st.sampled_from(['{"a"', ": 1", "}", ""]),
+    ),
+    st.builds(
+        lambda i: {"type": "content_block_delta", "index": i, "delta": {"type": "signature_delta", "signature": "s"}},
+        st.integers(0, 3),
+    ),
+    st.builds(lambda i: {"type": "content_block_stop", "index": i}, st.integers(0, 3)),
+    st.just({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}}),
+    st.just({"type": "ping"}),
+)
+_START = {"type": "message_start", "message": {"id": "m", "content": [], "usage": {"input_tokens": 1}}}
+
+
+def _fold(events):
+    from translator import accumulate_event
+
+    message, buffers = None, {}
+    for event in events:
+        message = accumulate_event(message, event, buffers)
+    if message is not None:
+        from translator.accumulate import _settle
+
+        for index in list(buffers):
+            _settle(message["content"], index, buffers)
+    return message
+
+
+def _result(fn, events):
+    try:
+        return "value", fn(events)
+    except (IndexError, KeyError, TypeError, AttributeError) as exc:
+        return "error", type(exc)
+
+
+@settings(max_examples=2000)
+@given(st.lists(_events, max_size=30), st.booleans())
+def test_accumulate_joins_text_once_and_gives_what_the_event_fold_gives(events, second_start):
+    from translator import accumulate
+
+    stream = [_START, *events] + ([_START, *events[:3]] if second_start else [])
+    assert _result(accumulate, stream) == _result(_fold, stream)

@@ -140,3 +140,22 @@ def test_the_gauntlet_finds_the_reported_bugs_in_real_litellm(litellm, tmp_path,
     for case in doc["cases"]:
         upstream = next(c for c in case["checks"] if c["invariant"] == "upstream")
         assert upstream["status"] == "ok"  # LiteLLM reached the recorded exchange: the verdict is on its translation
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--gateway-cmd", "gateway 'unclosed"), "--gateway-cmd cannot be split into words"),
+        (("--gateway", "http://127.0.0.1:1"), "cannot reach the gateway at http://127.0.0.1:1"),
+    ],
+)
+def test_a_bad_gateway_is_bad_usage_not_a_verdict(monkeypatch, capsysbinary, args, said):
+    code, out, err = run_cli(monkeypatch, capsysbinary, "gauntlet", TEXT, *args)
+    assert code == 2 and err.count("\n") == 1 and said in err and out == ""
+
+
+def test_other_braces_in_the_gateway_command_stay_as_they_are():
+    from recorder.judge.gauntlet import gateway_argv
+
+    argv = gateway_argv("gw --port {port} --extra '{\"a\": 1}'", {"port": "9"})
+    assert argv == ["gw", "--port", "9", "--extra", '{"a": 1}']

@@ -98,15 +98,46 @@ def _settle(content: list[dict], index: int, buffers: dict[int, list[str]]) -> N
 
 
 def accumulate(events: Iterable[dict]) -> dict | None:
-    """The final message of a stream (partial if it ended in ``error``)."""
+    """The final message of a stream (partial if it ended in ``error``).
+
+    ``accumulate_event`` over every event, except that a block's text and thinking deltas are
+    kept as a list and joined once at the end: appending each delta to the block's string would
+    copy the text so far at every delta, quadratic in the length of a long answer. Nothing in the
+    fold reads a block's text before the end, so the message is the same.
+    """
     message: dict | None = None
     buffers: dict[int, list[str]] = {}
+    pending: dict[tuple[int, str], tuple[dict, list[str]]] = {}  # (id(block), key) -> (block, its parts)
     for event in events:
+        if message is not None and event.get("type") == "content_block_delta":
+            delta, index = event.get("delta"), event.get("index")
+            key = _TEXT_DELTAS.get(delta.get("type")) if type(delta) is dict else None
+            if key is not None:
+                content = message["content"]
+                block = content[index] if type(index) is int and -len(content) <= index < len(content) else None
+                if type(block) is dict and type(block.get(key)) is str and type(delta.get(key)) is str:
+                    entry = pending.get((id(block), key))
+                    if entry is None:
+                        entry = pending[(id(block), key)] = (block, [block[key]])
+                    entry[1].append(delta[key])
+                    continue
+                _flush(pending)  # a delta the fold itself must apply (or fail on) sees the text so far
+        # no other event reads or writes a block's text or thinking
         message = accumulate_event(message, event, buffers)
+    _flush(pending)
     if message is not None:
         for index in list(buffers):
             _settle(message["content"], index, buffers)
     return message
+
+
+_TEXT_DELTAS = {"text_delta": "text", "thinking_delta": "thinking"}
+
+
+def _flush(pending: dict[tuple[int, str], tuple[dict, list[str]]]) -> None:
+    for (_, key), (block, parts) in pending.items():
+        block[key] = "".join(parts)
+    pending.clear()
 
 
 def stream_error(events: Iterable[dict]) -> dict | None:

@@ -11,9 +11,16 @@ below names the recording that proves the API sends it).
 from __future__ import annotations
 
 import json
+import re
 
 from .ir import STOP_REASONS
 from .jsontext import JsonPrefix
+
+_BLOCK_TYPE = re.compile(
+    r"text|thinking|redacted_thinking|tool_use|container_upload|compaction|fallback|[a-z_]+_tool_(?:use|result)"
+)
+"""The content block types the API sends (anthropic SDK 2.14's blocks, beta ones included: every server tool is a
+``*_tool_use`` / ``*_tool_result`` pair)."""
 
 _DELTA_FOR_BLOCK = {
     "text": {"text_delta", "citations_delta"},
@@ -63,7 +70,9 @@ def violations(events: list[dict]) -> list[str]:  # noqa: C901 - a flat list of 
             msg = event.get("message") or {}
             if not msg.get("id") or not msg.get("model"):
                 errs.append(f"{where}: message.id and message.model must be non-empty")
-            usage = msg.get("usage") or {}
+            if msg.get("type") != "message" or msg.get("role") != "assistant":
+                errs.append(f"{where}: message.type must be 'message' and message.role 'assistant'")
+            usage = msg.get("usage") if isinstance(msg.get("usage"), dict) else {}
             if not isinstance(usage.get("input_tokens"), int) or not isinstance(usage.get("output_tokens"), int):
                 errs.append(f"{where}: message.usage needs numeric input_tokens and output_tokens")
             started = True
@@ -82,6 +91,9 @@ def violations(events: list[dict]) -> list[str]:  # noqa: C901 - a flat list of 
                 errs.append(f"{where}: index {index}, expected {next_index}")
             block = event.get("content_block") or {}
             open_type = block.get("type", "")
+            if not isinstance(open_type, str) or not _BLOCK_TYPE.fullmatch(open_type):
+                errs.append(f"{where}: {open_type!r} is not a content block type the API sends")
+                open_type = ""
             if open_type == "text" and block.get("text") != "":
                 errs.append(f"{where}: text block must start empty")
             if open_type == "tool_use":
@@ -125,7 +137,8 @@ def violations(events: list[dict]) -> list[str]:  # noqa: C901 - a flat list of 
             if reason not in _EMPTY_TEXT_STOP_REASONS:
                 errs += empty_texts
             empty_texts = []
-            if not isinstance((event.get("usage") or {}).get("output_tokens"), int):
+            usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+            if not isinstance(usage.get("output_tokens"), int):
                 errs.append(f"{where}: usage.output_tokens must be a number")
             delta_seen = True
         elif kind == "message_stop":

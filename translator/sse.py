@@ -52,6 +52,9 @@ class SSEDecoder:
                 data = data[1:]
                 if not data:
                     return out
+        if b"\n" not in data and b"\r" not in data:  # no line ends here (a byte at a time, often): the line grows
+            self._partial.append(data)
+            return out
         if b"\r" in data:
             lines = _EOL.split(data)
             if data[-1:] == b"\r":  # a CR ends this read: an LF opening the next one belongs to it

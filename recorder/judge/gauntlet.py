@@ -361,7 +361,7 @@ def _free_port() -> int:
 def started(command: str, fields: dict[str, str], log_path: Path, *, startup: float) -> Iterator[str]:
     """Run a gateway from ``command`` (``{upstream}``, ``{port}``, … filled in); yields its URL once it listens."""
     port = _free_port()
-    argv = shlex.split(command.format(port=port, **fields))
+    argv = gateway_argv(command, {**fields, "port": str(port)})
     with log_path.open("wb") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
         try:
@@ -374,6 +374,32 @@ def started(command: str, fields: dict[str, str], log_path: Path, *, startup: fl
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+PLACEHOLDERS = ("upstream", "port", "litellm_config", "dialect")
+
+
+def gateway_argv(command: str, fields: dict[str, str]) -> list[str]:
+    """The gateway command's words with the placeholders filled in; any other brace (JSON in an argument) stays."""
+    for name in PLACEHOLDERS:
+        command = command.replace("{" + name + "}", fields.get(name, "{" + name + "}"))
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise CassetteError(f"--gateway-cmd cannot be split into words: {exc}") from None
+    if not argv:
+        raise CassetteError("--gateway-cmd is empty")
+    return argv
+
+
+def reachable(url: str, timeout: float = 5.0) -> None:
+    """A given gateway must accept connections before anything is judged: an unreachable one is bad usage."""
+    parts = httpx.URL(url)
+    try:
+        with socket.create_connection((parts.host, parts.port or (443 if parts.scheme == "https" else 80)), timeout):
+            return
+    except OSError as exc:
+        raise CassetteError(f"cannot reach the gateway at {url}: {exc.strerror or exc}") from None
 
 
 def _wait_listening(process: subprocess.Popen, port: int, startup: float) -> None:
@@ -452,6 +478,10 @@ def gauntlet(
     results: list[Result] = []
     work = out_dir or Path(tempfile.mkdtemp(prefix="quirktape-gauntlet-"))
     work.mkdir(parents=True, exist_ok=True)
+    if command:
+        gateway_argv(command, {})  # a malformed command is bad usage, before anything starts
+    elif gateway:
+        reachable(gateway)
     with running(upstream.app(), log_level="critical") as upstream_url:  # recorded cuts break connections on purpose
         for dialect, group in _groups(all_cases, command):
             config = work / "litellm-config.yaml"

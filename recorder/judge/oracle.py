@@ -108,10 +108,14 @@ class Check:
             self.ok = False
 
 
-def _deltas(events: list[dict], dtype: str, key: str) -> list[str]:
-    return [
-        e["delta"][key] for e in events if e.get("type") == "content_block_delta" and e["delta"].get("type") == dtype
-    ]
+def _deltas(events: list[dict], dtype: str, key: str) -> list:
+    """The ``key`` of every delta of type ``dtype`` (a foreign stream may be malformed: nothing here may crash)."""
+    out = []
+    for e in events:
+        delta = e.get("delta") if e.get("type") == "content_block_delta" else None
+        if isinstance(delta, dict) and delta.get("type") == dtype:
+            out.append(delta.get(key))
+    return out
 
 
 def _first_difference(a: str, b: str) -> str:
@@ -160,19 +164,20 @@ def conservation(run: Replay) -> list[Finding]:
         (REASONING, "thinking_delta", "thinking", "reasoning"),
     ):
         upstream = "".join(f[1] for f in ir if f[0] == kind)
-        output = "".join(_deltas(events, dtype, key))
+        output = "".join(t for t in _deltas(events, dtype, key) if isinstance(t, str))
         if upstream != output:
             found.append(
                 Finding("data", _text_kind(label, upstream, output), f"{label} {_first_difference(upstream, output)}")
             )
     found += _signatures(ir, events)
-    cited = [e["delta"]["citation"] for e in events if (e.get("delta") or {}).get("type") == "citations_delta"]
+    cited = _deltas(events, "citations_delta", "citation")
     for fact in ir:
         if fact[0] == CITATION and fact[1] not in cited:
             found.append(
                 Finding("data", "citation_lost", f"citation of {str(fact[1].get('url') or fact[1])[:80]} is missing")
             )
-    redacted = {e["content_block"].get("data") for e in events if e.get("type") == "content_block_start"}
+    blocks = [e.get("content_block") for e in events if e.get("type") == "content_block_start"]
+    redacted = {b.get("data") for b in blocks if isinstance(b, dict)}
     for fact in ir:
         if fact[0] == REDACTED and fact[1] and fact[1] not in redacted:
             found.append(Finding("data", "reasoning_lost", f"redacted reasoning {fact[1][:30]!r}… is missing"))
@@ -185,7 +190,7 @@ def conservation(run: Replay) -> list[Finding]:
 
 def _signatures(ir: list[tuple], events: list[dict]) -> list[Finding]:
     """Every signature must come back; for a foreign translator, its own encoding of it is a policy matter."""
-    output = set(_deltas(events, "signature_delta", "signature"))
+    output = {s for s in _deltas(events, "signature_delta", "signature") if isinstance(s, str)}
     found = []
     for fact in ir:
         if fact[0] != SIGNATURE or not fact[1] or fact[1] in output:

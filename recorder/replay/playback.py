@@ -18,18 +18,23 @@ from dataclasses import dataclass
 
 from translator import Translator, translate_stream
 
-from ..tape import Cassette, CassetteError, Interaction, Tape
+from ..tape import Cassette, CassetteError, Interaction, Response, Tape
 
 STRATEGIES = ("recorded", "bytes", "lines", "random:SEED")
 
 
-def rechunk(body: bytes, strategy: str, offsets: list[int] | None = None) -> Pieces:
+def rechunk(body: bytes | str, strategy: str, offsets: list[int] | None = None) -> Pieces:
     """The body cut into reads according to ``strategy``: a sequence of byte strings, made as it is read.
 
     Iterating gives one piece at a time, so ``bytes`` over a 200 MB body never holds 200 million
     objects; ``len`` and indexing work too (for ``lines`` and ``random`` they find every cut first,
     a compact array of positions). An unknown strategy is a ``CassetteError`` at once.
+
+    ``body`` may be the cassette's text itself when it is ASCII (``body_of``): its characters are
+    its bytes, each piece is encoded as it is cut, and the body is never copied whole.
     """
+    if isinstance(body, str) and not body.isascii():
+        body = body.encode("utf-8")
     if strategy == "recorded":
         return Pieces(body, offsets or [0])
     if strategy == "bytes":
@@ -45,15 +50,22 @@ def rechunk(body: bytes, strategy: str, offsets: list[int] | None = None) -> Pie
     raise CassetteError(f"unknown rechunk strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
 
 
-def _line_cuts(body: bytes) -> Iterator[int]:
+def body_of(response: Response) -> bytes | str:
+    """What ``rechunk`` cuts: the body's text when it is ASCII (no copy), else its bytes."""
+    string = response.body.string
+    return string if isinstance(string, str) and string.isascii() else response.raw
+
+
+def _line_cuts(body: bytes | str) -> Iterator[int]:
+    newline = "\n" if isinstance(body, str) else b"\n"
     yield 0
-    find, size, at = body.find, len(body), body.find(b"\n")
+    find, size, at = body.find, len(body), body.find(newline)
     while 0 <= at < size - 1:
         yield at + 1
-        at = find(b"\n", at + 1)
+        at = find(newline, at + 1)
 
 
-def _random_cuts(body: bytes, seed: int) -> Iterator[int]:
+def _random_cuts(body: bytes | str, seed: int) -> Iterator[int]:
     rng = random.Random(seed)
     pos, size = 0, len(body)
     yield 0
@@ -70,9 +82,9 @@ class Pieces(Sequence):
     __slots__ = ("body", "_cuts", "_find")
 
     def __init__(
-        self, body: bytes, cuts: Sequence[int] | None, find: Callable[[bytes], Iterable[int]] | None = None
+        self, body: bytes | str, cuts: Sequence[int] | None, find: Callable[[bytes], Iterable[int]] | None = None
     ) -> None:
-        self.body = body
+        self.body = body  # bytes, or ASCII text (whose pieces are encoded as they are cut)
         self._cuts = cuts
         self._find = find
 
@@ -90,16 +102,21 @@ class Pieces(Sequence):
         body = self.body
         if not body:
             return
+        text = isinstance(body, str)
         if type(self._cuts) is range and self._cuts.step == 1 and self._cuts.start == 0:  # "bytes"
-            for i in range(len(body)):
-                yield body[i : i + 1]
+            if text:
+                for char in body:
+                    yield char.encode("ascii")
+            else:
+                for i in range(len(body)):
+                    yield body[i : i + 1]
             return
         starts = iter(self._starts())
         a = next(starts, 0)
         for b in starts:
-            yield body[a:b]
+            yield body[a:b].encode("ascii") if text else body[a:b]
             a = b
-        yield body[a:]
+        yield body[a:].encode("ascii") if text else body[a:]
 
     def __len__(self) -> int:
         return len(self.cuts) if self.body else 0
@@ -114,7 +131,8 @@ class Pieces(Sequence):
             raise IndexError("piece index out of range")
         cuts = self.cuts
         end = cuts[index + 1] if index + 1 < size else len(self.body)
-        return self.body[cuts[index] : end]
+        piece = self.body[cuts[index] : end]
+        return piece.encode("ascii") if isinstance(piece, str) else piece
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (Pieces, list, tuple)):
@@ -125,6 +143,11 @@ class Pieces(Sequence):
 
     def __repr__(self) -> str:
         return f"Pieces({len(self.body)} bytes)"
+
+    @property
+    def data(self) -> bytes:
+        """The whole body as bytes."""
+        return self.body.encode("ascii") if isinstance(self.body, str) else self.body
 
 
 @dataclass
@@ -202,7 +225,7 @@ def replay(
     interaction = cassette.interactions[i]
     response = interaction.response
     tape = _told(i, interaction)
-    pieces = rechunk(response.raw, rechunk_strategy, tape.offsets)
+    pieces = rechunk(body_of(response), rechunk_strategy, tape.offsets)
 
     def run(fn: TranslateFn) -> tuple[list[dict], list[tuple] | None]:
         try:
@@ -249,7 +272,7 @@ def stream_events(cassette: Cassette, index: int | None = None, rechunk_strategy
     interaction = cassette.interactions[i]
     response = interaction.response
     tape = _told(i, interaction)
-    pieces = rechunk(response.raw, rechunk_strategy, tape.offsets)
+    pieces = rechunk(body_of(response), rechunk_strategy, tape.offsets)
     try:
         translator = Translator(tape.dialect, status=response.status.code, options=cassette.metadata.options or None)
     except ValueError as exc:  # unknown dialect or option

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..tape import Cassette, CassetteError, Interaction, Tape, load, parse_cassette
 from .anthropic_side import PING_AFTER, answer
-from .playback import TranslateFn, rechunk
+from .playback import TranslateFn, body_of, rechunk
 
 __all__ = ["BODY_KEYS", "DEFAULT_MATCH", "ReplayTransport"]
 
@@ -539,10 +539,14 @@ class ReplayTransport:
         return first, last
 
     def _as_gateway(self, lib: ModuleType, live: _Incoming) -> Any:
-        if live.method != "POST" or not live.path.rstrip("/").endswith("/messages") or not isinstance(live.data, dict):
+        if live.method != "POST" or not live.path.rstrip("/").endswith("/messages"):
             with self._lock:
                 self.calls.append((live.method, str(live.request.url), None))
             return _not_found(lib, f"quirktape: answers POST /v1/messages as a gateway, not {live.method} {live.path}")
+        if not isinstance(live.data, dict) or not isinstance(live.data.get("messages"), list):
+            with self._lock:
+                self.calls.append((live.method, str(live.request.url), None))
+            return _invalid(lib, "quirktape: the body must be an Anthropic Messages request (JSON with messages)")
         reply = answer(
             self.cassette,
             live.data,
@@ -565,7 +569,7 @@ class ReplayTransport:
     def _answer(self, lib: ModuleType, request: Any, interaction: Interaction) -> Any:
         response = interaction.response
         tape = response.quirktape
-        pieces = rechunk(response.raw, self.rechunk, tape.offsets)
+        pieces = rechunk(body_of(response), self.rechunk, tape.offsets)
         failure = _failure(lib, request, tape.ending)
         stream = _stream_type(lib)(pieces, _delays(tape, pieces, self._scale), failure, self._sleep)
         headers = [
@@ -602,7 +606,15 @@ def _failure(lib: ModuleType, request: Any, ending: str) -> Callable[[], Excepti
     return None
 
 
+def _invalid(lib: ModuleType, message: str) -> Any:
+    return _error(lib, 400, "invalid_request_error", message)
+
+
 def _not_found(lib: ModuleType, message: str) -> Any:
-    body = json.dumps({"type": "error", "error": {"type": "not_found_error", "message": message}}).encode()
+    return _error(lib, 404, "not_found_error", message)
+
+
+def _error(lib: ModuleType, status: int, kind: str, message: str) -> Any:
+    body = json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
     headers = [("content-type", "application/json"), ("content-length", str(len(body))), ("x-quirktape", "unmatched")]
-    return lib.Response(404, headers=headers, stream=_stream_type(lib)([body], [0.0], None, None))
+    return lib.Response(status, headers=headers, stream=_stream_type(lib)([body], [0.0], None, None))
