@@ -799,7 +799,8 @@ def proxy_cmd(upstream, out_dir, host, port, timeout, dialect, allow):
 @TRANSLATOR
 @ALLOW
 def mutate_cmd(cassette_path, names, out_dir, translator_spec, allow):
-    """Derive the synthetic variants of quirks.md part L and check the translation does not change."""
+    """Derive synthetic variants of a stream (CRLF line ends, SSE comments, no [DONE], no usage chunk, the finish
+    on the last content chunk, every call at index 0) and check the translation does not change."""
     _printing(allow=allow)
     cassette, translate = load(cassette_path), _translator(translator_spec)
     differs = False
