@@ -397,7 +397,7 @@ def test_the_proxy_records_off_the_event_loop(tmp_path, monkeypatch):
 def test_commands_that_serve_nothing_import_no_server_library():
     code = (
         "import sys, recorder.cli; "
-        "print(sorted(m for m in ('starlette', 'uvicorn', 'recorder.judge.gauntlet') if m in sys.modules))"
+        "print(sorted(m for m in ('httpx', 'starlette', 'uvicorn', 'recorder.judge.gauntlet') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

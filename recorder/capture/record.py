@@ -12,9 +12,10 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from translator import to_gemini_request, to_openai_request, to_responses_request, translate_stream
 from translator.ir import DONE, FINISH
@@ -83,6 +84,8 @@ def capture(
     is broken, the reads are kept as they arrived and ``notes`` gets one line saying what failed.
     ``progress`` is called once with zeros when the request is sent, then after each read.
     """
+    import httpx  # imported where a request is made (see ``record``)
+
     ending = None
     start = clock()
     if progress:
@@ -253,6 +256,8 @@ def record(
     secrets = ([api_key] if api_key else []) + url_secrets(base_url)
     interactions = []
     notes: list[str] = []
+    import httpx  # here, not above: every other command imports this module and needs no HTTP client
+
     client = httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), transport=transport, cookies=no_cookies())
     with client:
         for stream in modes:
