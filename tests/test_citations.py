@@ -116,3 +116,39 @@ def test_a_translator_that_drops_citations_fails_conservation():
     checks = {c.invariant: c for c in check_cassette(parse_cassette(data), uncited)}
     assert [(f.category, f.kind) for f in checks["conservation"].findings] == [("data", "citation_lost")]
     assert {c.invariant: c for c in check_cassette(parse_cassette(data))}["conservation"].ok is True
+
+
+def test_gemini_recitation_sources_are_cited_and_read():
+    """citationMetadata (RECITATION sources): cited, so coverage has nothing left unread."""
+    from recorder.judge import check_cassette
+
+    payload = {
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": "To be, or not to be."}]},
+                "finishReason": "STOP",
+                "citationMetadata": {"citations": [{"startIndex": 0, "endIndex": 20, "uri": "https://poem.example"}]},
+            }
+        ],
+        "modelVersion": "gemini-2.5-flash",
+    }
+    body = b"data: " + json.dumps(payload).encode() + b"\r\n\r\n"
+    message, _ = _run(body, "gemini")
+    assert message["content"][0]["citations"] == [_cite("https://poem.example", None)]
+    data = {
+        "interactions": [
+            {
+                "request": {
+                    "method": "POST",
+                    "uri": "http://127.0.0.1/v1beta/models/m:streamGenerateContent?alt=sse",
+                    "body": "",
+                },
+                "response": {
+                    "status": {"code": 200},
+                    "body": {"string": body.decode()},
+                    "quirktape": {"dialect": "gemini", "stream": True},
+                },
+            }
+        ]
+    }
+    assert {c.invariant: c for c in check_cassette(parse_cassette(data))}["coverage"].status == "ok"

@@ -405,9 +405,7 @@ FIELDS = {
             "avgLogprobs": meta("mean token log-probability"),
             "logprobsResult": meta("token log-probabilities"),
             "tokenCount": meta("the candidate's token count"),
-            "citationMetadata": gap(
-                "citations of sources the text recites (not carried into Anthropic text blocks yet)"
-            ),
+            "citationMetadata": READ,
             "groundingMetadata": gap("Google Search grounding: sources and the text spans they support"),
             "urlContextMetadata": gap("the URLs the url-context tool retrieved"),
         }
