@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from .content import blocks, text_of
+from .content import blocks, text_of, user_turn
 from .gemini import decode_signature
 
 TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
@@ -33,31 +33,11 @@ def _effort(budget: int) -> str:
     return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
 
 
-def _user(blocks: list[dict]) -> list[dict]:
+def _user(content: list[dict]) -> list[dict]:
     """Tool results become ``tool`` messages, placed before the turn's other content."""
-    out: list[dict] = []
-    parts: list[dict] = []
-    for block in blocks:
-        kind = block.get("type")
-        if kind == "tool_result":
-            text = text_of(block.get("content"))
-            out.append(
-                {
-                    "role": "tool",
-                    "tool_call_id": block.get("tool_use_id", ""),
-                    "content": ("Error: " + text) if block.get("is_error") else text,
-                }
-            )
-        elif kind == "text":
-            parts.append({"type": "text", "text": block.get("text", "")})
-        elif kind == "image":
-            image = _image_url(block)
-            if image:
-                parts.append(image)
-    if parts:
-        only_text = all(p["type"] == "text" for p in parts)
-        out.append({"role": "user", "content": "".join(p["text"] for p in parts) if only_text else parts})
-    return out
+    return user_turn(
+        content, lambda call_id, text: {"role": "tool", "tool_call_id": call_id, "content": text}, "text", _image_url
+    )
 
 
 def _assistant(blocks: list[dict], reasoning_field: str | None) -> dict:

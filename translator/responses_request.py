@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from .content import blocks, text_of
+from .content import blocks, text_of, user_turn
 from .responses import decode_signature
 
 TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
@@ -43,29 +43,12 @@ def _image(block: dict) -> dict | None:
 
 def _user(content: list[dict]) -> list[dict]:
     """Tool results become ``function_call_output`` items, placed before the turn's other content."""
-    out: list[dict] = []
-    parts: list[dict] = []
-    for block in content:
-        kind = block.get("type")
-        if kind == "tool_result":
-            text = text_of(block.get("content"))
-            out.append(
-                {
-                    "type": "function_call_output",
-                    "call_id": block.get("tool_use_id", ""),
-                    "output": ("Error: " + text) if block.get("is_error") else text,
-                }
-            )
-        elif kind == "text":
-            parts.append({"type": "input_text", "text": block.get("text", "")})
-        elif kind == "image":
-            image = _image(block)
-            if image:
-                parts.append(image)
-    if parts:
-        only_text = all(p["type"] == "input_text" for p in parts)
-        out.append({"role": "user", "content": "".join(p["text"] for p in parts) if only_text else parts})
-    return out
+    return user_turn(
+        content,
+        lambda call_id, text: {"type": "function_call_output", "call_id": call_id, "output": text},
+        "input_text",
+        _image,
+    )
 
 
 def reasoning_item(block: dict) -> dict | None:
