@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import sys
+import venv
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,55 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 
 def cassette_paths() -> list[Path]:
     return sorted(p for p in CASSETTES.rglob("*.yaml"))
+
+
+_PINS_INSTALLED = """
+import sys
+from importlib.metadata import PackageNotFoundError, version
+for pin in sys.argv[1:]:
+    name, _, wanted = pin.partition("==")
+    try:
+        found = version(name.split("[")[0])
+    except PackageNotFoundError:
+        sys.exit(1)
+    if wanted and found != wanted:
+        sys.exit(1)
+"""
+
+
+SIDE_VENV_FAILURES: dict[str, str] = {}
+"""Why ``side_venv(name, …)`` returned None, by name: pip's last words, for the skip message."""
+
+
+def side_venv(name: str, requirements: list[str], timeout: float = 1200) -> Path | None:
+    """A virtual environment of its own with ``requirements`` from the package index; its directory.
+
+    For releases that must not be in the test venv, or cannot be installed next to each other (LiteLLM's
+    pins; pytest-recording refuses to run where pytest-vcr is installed). Made once and kept in the user's
+    cache (``~/.cache/quirktape-tests/<name>``): it is ready when every requirement is installed there at its
+    pinned version, whoever made it. A failed install leaves nothing behind, so the next run tries again;
+    None then (most often: no package index from here), and the caller skips, saying which release it lacked.
+    """
+    home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "quirktape-tests" / name
+    python = home / "bin" / "python"
+    if python.exists():
+        check = subprocess.run([str(python), "-c", _PINS_INSTALLED, *requirements], capture_output=True, check=False)
+        if check.returncode == 0:
+            return home
+    venv.create(home, with_pip=True, clear=True)
+    done = subprocess.run(
+        [str(home / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", *requirements],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        shutil.rmtree(home, ignore_errors=True)
+        last = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()][-1:]
+        SIDE_VENV_FAILURES[name] = " ".join(last)[:300] or f"pip exited with {done.returncode}"
+        return None
+    return home
 
 
 def chunk(delta: dict | None = None, finish: str | None = None, **extra) -> dict:

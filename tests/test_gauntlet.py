@@ -7,17 +7,14 @@ own (cached between runs), started by the gauntlet, offline on loopback.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
-import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import CASSETTES, run_cli
+from helpers import CASSETTES, SIDE_VENV_FAILURES, run_cli, side_venv
 
 from recorder.judge.gauntlet import Upstream, cases, changes, litellm_config
 
@@ -99,32 +96,14 @@ def test_a_gateway_that_never_listens_is_a_clear_error(tmp_path, monkeypatch, ca
 # -- the real LiteLLM proxy -----------------------------------------------------------------------------------------
 
 
-def _litellm() -> Path | None:
-    """``litellm`` from PyPI in a virtual environment of its own, made once and kept in the user's cache."""
-    home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "quirktape-tests" / f"litellm-{LITELLM}"
-    binary = home / "bin" / "litellm"
-    if binary.exists():
-        return binary
-    venv.create(home, with_pip=True, clear=True)
-    done = subprocess.run(
-        [str(home / "bin" / "pip"), "install", "-q", f"litellm[proxy]=={LITELLM}"],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    if done.returncode != 0:
-        shutil.rmtree(home, ignore_errors=True)
-        return None
-    return binary
-
-
 @pytest.fixture(scope="module")
 def litellm() -> Path:
-    binary = _litellm()
-    if binary is None:
-        pytest.skip(f"litellm[proxy]=={LITELLM} could not be installed from the package index")
-    return binary
+    """``litellm`` from PyPI in a virtual environment of its own (``side_venv``)."""
+    home = side_venv(f"litellm-{LITELLM}", [f"litellm[proxy]=={LITELLM}"])
+    if home is None:
+        why = SIDE_VENV_FAILURES.get(f"litellm-{LITELLM}", "")
+        pytest.skip(f"litellm[proxy]=={LITELLM} could not be installed from the package index: {why}")
+    return home / "bin" / "litellm"
 
 
 def test_the_gauntlet_finds_the_reported_bugs_in_real_litellm(litellm, tmp_path, monkeypatch, capsysbinary):

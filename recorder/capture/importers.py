@@ -86,9 +86,12 @@ FORMATS = (*BODY_FORMATS, *RECORDING_FORMATS)
 
 
 def is_quirktape(data: Any) -> bool:
-    """A quirktape cassette already: its responses carry our stream fidelity data.
+    """A quirktape cassette already: its responses carry our stream fidelity data (``response.quirktape``).
 
-    A top-level ``metadata`` alone does not tell: vcrpy 9 writes one into its own cassettes.
+    Either shape: the first response's ``quirktape`` also holds the cassette's metadata (as quirktape
+    writes it now), or the metadata is at the top level (as it wrote it before); both have
+    ``response.quirktape``, and ``parse_cassette`` reads both. A top-level ``metadata`` alone does not
+    tell: vcrpy 9 writes one into its own cassettes (``cassette.get_metadata``).
     """
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         return False

@@ -5,7 +5,18 @@ Stock vcrpy must be able to load and replay every cassette (anchors.md §3.4):
 headers; headers are lists; ``status.message`` is a string; ``body.string`` is
 never null. What vcrpy cannot keep lives where it survives a vcrpy re-save:
 read boundaries, timing, the ending and the dialect under ``response.quirktape``,
-and provenance plus expectations under top-level ``metadata``.
+and provenance plus expectations (``Cassette.metadata``) under the first interaction's
+``response.quirktape.metadata``.
+
+Why there and not under a top-level ``metadata``: vcrpy 9 hands a top-level ``metadata`` back
+as a third value from ``vcr.serialize.deserialize``, and pytest-recording (0.14), which unpacks
+two, then cannot load the cassette at all; vcrpy re-serialises each ``response`` mapping whole,
+so whatever is inside it survives a re-save by any vcrpy front-end. Files written before keep
+loading: a top-level ``metadata`` is read as the cassette's when the first interaction carries
+none. When both are there, ``quirktape.metadata`` wins: quirktape never writes both, so a
+top-level one next to it is vcrpy's own (``cassette.get_metadata``), not quirktape's; it is left
+alone by ``save_expect`` and not written by ``dumps``. Metadata on any later interaction is an
+error: quirktape reads it from the first only, and would otherwise drop it without a word.
 
 Content encoding. quirktape keeps bodies decoded: ``record`` and ``proxy`` store what
 the client's decoder handed them, and a cassette recorded by another tool with
@@ -32,11 +43,19 @@ import tempfile
 import time
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from yaml.events import (
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 
 from . import yamlio
 from .redact import KnownSecretFound, find_secrets, scrub_cassette
@@ -238,19 +257,69 @@ class Cassette(_Strict):
         return self
 
 
-def _first_error(exc: ValidationError) -> str:
+METADATA_AT = ("interactions", 0, "response", "quirktape", "metadata")
+"""Where a cassette file keeps ``Cassette.metadata`` (a top-level ``metadata`` is the old place, still read)."""
+
+
+def _first_error(exc: ValidationError, lifted: bool = False) -> str:
+    """The first problem, located where the file has it: metadata read from the first interaction
+    is named there, not as the top-level ``metadata`` the model holds it under."""
     err = exc.errors()[0]
-    where = ".".join(str(part) for part in err["loc"]) or "top level"
+    loc = tuple(err["loc"])
+    if lifted and loc[:1] == ("metadata",):
+        loc = METADATA_AT + loc[1:]
+    where = ".".join(str(part) for part in loc) or "top level"
     return f"{where}: {err['msg']}"
 
 
+def _tape_of(interaction: Any) -> Any:
+    response = interaction.get("response") if isinstance(interaction, dict) else None
+    return response.get("quirktape") if isinstance(response, dict) else None
+
+
+def lift_metadata(data: dict, name: str = "cassette") -> tuple[dict, bool]:
+    """``data`` as the model holds it: the first interaction's ``response.quirktape.metadata`` as
+    the top-level ``metadata`` (replacing one there, which is vcrpy's own then), and whether it was
+    there. ``data`` itself is not changed: the mappings on the way are copied.
+
+    A file without it (the old shape, a plain vcrpy cassette, a ``model_dump``) is returned as it is.
+    Metadata on a later interaction is a ``CassetteError``: read from the first only, it would be lost.
+    """
+    interactions = data.get("interactions")
+    if not isinstance(interactions, list):
+        return data, False
+    found = None
+    for n, interaction in enumerate(interactions):
+        tape = _tape_of(interaction)
+        if isinstance(tape, dict) and "metadata" in tape:
+            if n:
+                raise CassetteError(
+                    f"{name}: interactions.{n}.response.quirktape.metadata: cassette metadata belongs on the "
+                    "first interaction only (move it there)"
+                )
+            found = tape
+    if found is None:
+        return data, False
+    first = interactions[0]
+    tape = {key: value for key, value in found.items() if key != "metadata"}
+    response = {**first["response"], "quirktape": tape}
+    lifted = {
+        **data,
+        "metadata": found["metadata"],
+        "interactions": [{**first, "response": response}, *interactions[1:]],
+    }
+    return lifted, True
+
+
 def parse_cassette(data: Any, name: str = "cassette") -> Cassette:
+    """A cassette from its parsed file (either shape of ``metadata``) or from a ``model_dump``."""
     if not isinstance(data, dict) or "interactions" not in data:
         raise CassetteError(f"{name}: not a cassette (no top-level 'interactions')")
+    data, lifted = lift_metadata(data, name)
     try:
         cassette = Cassette.model_validate(data)
     except ValidationError as exc:
-        raise CassetteError(f"{name}: invalid cassette: {_first_error(exc)}") from None
+        raise CassetteError(f"{name}: invalid cassette: {_first_error(exc, lifted)}") from None
     except RecursionError:
         raise CassetteError(f"{name}: nested too deeply to be a cassette") from None
     _tell_dialects(cassette)
@@ -347,9 +416,23 @@ _Dumper.add_representer(list, _represent_list)
 
 
 def to_data(cassette: Cassette) -> dict:
+    """The cassette as its file holds it: ``version`` and ``interactions`` only, ``metadata`` inside the
+    first interaction's ``response.quirktape`` (``METADATA_AT``).
+
+    Each response in reading order: status, headers, quirktape (``metadata`` first in it), body, then
+    any other keys; so the title is near the top of the file, above the body. vcrpy sorts the keys
+    when it re-saves a cassette, which changes nothing quirktape reads.
+    """
     data = cassette.model_dump(mode="python", exclude_none=True)
-    for interaction, model in zip(data["interactions"], cassette.interactions):
+    metadata = data.pop("metadata")
+    for n, (interaction, model) in enumerate(zip(data["interactions"], cassette.interactions)):
         interaction["request"]["body"] = model.request.body  # vcrpy needs the key, even when null
+        response = interaction["response"]
+        tape = response.pop("quirktape")
+        ordered = {"status": response.pop("status"), "headers": response.pop("headers")}
+        ordered["quirktape"] = {"metadata": metadata, **tape} if n == 0 else tape
+        ordered["body"] = response.pop("body")
+        interaction["response"] = {**ordered, **response}
     return data
 
 
@@ -511,8 +594,12 @@ def save_expect(path: str | os.PathLike, cassette: Cassette) -> None:
     """Write ``cassette`` whose only change is ``metadata.expect``, touching only that block.
 
     Hand-formatted cassettes keep their formatting, so a review diff shows the new
-    expectation and nothing else. When the block cannot be found and replaced exactly,
-    the whole cassette is written instead.
+    expectation and nothing else. The block is found where ``parse_cassette`` reads the
+    metadata: the first interaction's ``response.quirktape.metadata``, else (a file in the old
+    shape, or a plain vcrpy cassette with vcrpy's own ``metadata``) the top-level ``metadata``,
+    which is then spliced where it is: the file keeps its shape, as it keeps its formatting.
+    When the block cannot be found and replaced exactly, the whole cassette is written
+    instead, in the current shape.
     """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
@@ -527,27 +614,138 @@ def save_expect(path: str | os.PathLike, cassette: Cassette) -> None:
     save(cassette, path)
 
 
-def _splice_expect(text: str, expect: Expect | None) -> str | None:
-    lines = text.splitlines(keepends=True)
+_LINE = re.compile(r"[^\r\n\x85\u2028\u2029]*(?:\r\n|[\r\n\x85\u2028\u2029]|$)")
+"""One line with its break, as YAML counts lines (the marks the parser gives are in these lines)."""
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in _LINE.findall(text) if line]
+
+
+@dataclass
+class _Block:
+    """Where a block mapping is written: its keys' column, each key's first line and the first
+    line after its value, and the first line after the mapping (all 0-based)."""
+
+    column: int
+    keys: dict[Any, tuple[int, int]]
+    end: int
+
+
+class _Found(Exception):
+    pass
+
+
+class _Locator:
+    """Finds the metadata mapping in a cassette's YAML text from the parser's events, without
+    building the document: ``METADATA_AT`` (it ends the search), else the top-level ``metadata``."""
+
+    _WANTED = frozenset({METADATA_AT[:n] for n in range(len(METADATA_AT) + 1)} | {("metadata",)})
+
+    def __init__(self, text: str) -> None:
+        self.lines = _lines(text)
+        self.parser = yamlio.SafeLoader(text)
+        self.blocks: dict[tuple, _Block | None] = {}
+
+    def find(self) -> _Block | None:
+        try:
+            get = self.parser.get_event
+            get(), get()  # stream start, document start
+            self.node(get(), ())
+        except _Found:
+            pass
+        finally:
+            self.parser.dispose()
+        return self.blocks.get(METADATA_AT, self.blocks.get(("metadata",)))
+
+    def after(self, mark: Any, since: int) -> int:
+        """The first line after a node that ends at ``mark``: a block node ends where the next token
+        starts, on that token's line; a node that ends inside a line takes that line."""
+        line, column = mark.line, mark.column
+        if line > since and (line >= len(self.lines) or not self.lines[line][:column].strip()):
+            return line
+        return line + 1
+
+    def node(self, event: Any, path: tuple | None) -> Any:
+        """Read the node ``event`` starts; returns its end mark."""
+        if path not in self._WANTED:
+            return self.skip(event)
+        if isinstance(event, MappingStartEvent):
+            return self.mapping(event, path)
+        if isinstance(event, SequenceStartEvent):
+            index, get = 0, self.parser.get_event
+            while not isinstance(item := get(), SequenceEndEvent):
+                self.node(item, path + (index,))
+                index += 1
+            return item.end_mark
+        if path in (METADATA_AT, ("metadata",)):
+            self.blocks[path] = None  # there, but not a mapping: nothing to splice into
+        return event.end_mark
+
+    def mapping(self, event: MappingStartEvent, path: tuple) -> Any:
+        get = self.parser.get_event
+        keys: dict[Any, tuple[int, int]] = {}
+        column = -1
+        while not isinstance(key := get(), MappingEndEvent):
+            if not isinstance(key, ScalarEvent):
+                self.skip(key)
+                self.skip(get())
+                continue
+            column = key.start_mark.column if column < 0 else column
+            end = self.node(get(), path + (key.value,))
+            keys[key.value] = (key.start_mark.line, self.after(end, key.start_mark.line))
+        if path in (METADATA_AT, ("metadata",)):
+            block = _Block(column, keys, self.after(key.end_mark, event.start_mark.line))
+            self.blocks[path] = None if event.flow_style or column < 0 else block
+            if path == METADATA_AT:
+                raise _Found
+        return key.end_mark
+
+    def skip(self, event: Any) -> Any:
+        """Read past a node nobody asked about; returns its end mark."""
+        depth, get = 0, self.parser.get_event
+        while True:
+            if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                depth += 1
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                depth -= 1
+            if depth == 0:
+                return event.end_mark
+            event = get()
+
+
+def _metadata_block(text: str) -> tuple[_Block | None, list[str]]:
+    """The metadata mapping ``parse_cassette`` reads from ``text`` as a ``_Block`` (None when it is
+    missing or not a block mapping), and the text's lines."""
+    locator = _Locator(text)
     try:
-        start = next(n for n, line in enumerate(lines) if line.rstrip() == "metadata:")
-    except StopIteration:
+        return locator.find(), locator.lines
+    except (yaml.YAMLError, RecursionError, MemoryError):
+        return None, locator.lines
+
+
+def _trailing(line: str, column: int) -> bool:
+    """A blank line, or a comment no deeper than the mapping's keys: it belongs to what follows."""
+    stripped = line.lstrip(" ")
+    return not stripped.strip() or (stripped.startswith("#") and len(line) - len(stripped) <= column)
+
+
+def _splice_expect(text: str, expect: Expect | None) -> str | None:
+    """``text`` with the metadata's ``expect`` block replaced by ``expect`` (added when missing,
+    removed when None), indented as the metadata's keys are; None when there is no block metadata."""
+    block, lines = _metadata_block(text)
+    if block is None:
         return None
-    end = next((n for n in range(start + 1, len(lines)) if lines[n][:1] not in (" ", "\n", "\r", "#", "")), len(lines))
-    block = [""]
+    indent = " " * block.column
+    new = []
     if expect is not None:
         data = expect.model_dump(mode="python", exclude_none=True)
         body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=100000)
-        block = ["  expect:\n"] + ["    " + line + "\n" for line in body.splitlines()]
-    here = next((n for n in range(start + 1, end) if lines[n].startswith("  expect:")), None)
-    if here is None:
-        at = end
-        while at > start + 1 and not lines[at - 1].strip():
-            at -= 1
-        if lines[at - 1][-1:] != "\n":
-            lines[at - 1] += "\n"
-        return "".join(lines[:at] + block + lines[at:])
-    stop = here + 1
-    while stop < end and (lines[stop].startswith("   ") or not lines[stop].strip()):
-        stop += 1
-    return "".join(lines[:here] + block + lines[stop:])
+        new = [f"{indent}expect:\n"] + [f"{indent}  {line}\n" for line in body.splitlines()]
+    start, stop = block.keys["expect"] if "expect" in block.keys else (block.end, block.end)
+    while stop > 0 and _trailing(lines[stop - 1], block.column):  # never past a line of the mapping's own
+        stop -= 1
+    start = min(start, stop)
+    if start and not lines[start - 1].endswith(("\n", "\r", "\x85", "\u2028", "\u2029")):
+        lines[start - 1] += "\n"
+    return "".join(lines[:start] + new + lines[stop:])

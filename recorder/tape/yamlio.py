@@ -13,11 +13,12 @@ refusals, each a ``YamlRefused`` with a one-line message:
 - a list longer than ``MAX_ITEMS`` entries, refused at the entry that passes the limit, so memory
   stays bounded whatever the file says.
 
-Writing emits events straight from the values (libyaml's emitter where PyYAML has it), as
-``yaml.dump(data, sort_keys=False, allow_unicode=False, width=100000)`` with quirktape's two
+Writing emits events straight from the values (libyaml's emitter where PyYAML has it), byte for
+byte as ``yaml.dump(data, sort_keys=False, allow_unicode=False, width=100000)`` with quirktape's two
 conventions would: text with a line break as a literal block (``|``) where YAML allows one, and a
 list of numbers on one line (``[0, 151, 274]``). Nothing is anchored: an object that appears twice
-is written twice.
+is written twice. Where the two emitters differ (the ``...`` document-end marker), ``_Tail`` writes
+PyYAML's bytes.
 """
 
 from __future__ import annotations
@@ -258,10 +259,19 @@ def write(data: Any, stream: IO[str] | None = None) -> str | None:
 
 
 class _Tail:
-    """A text stream that drops a closing ``...`` document-end marker, the one thing libyaml writes
-    and PyYAML's own emitter does not (after a ``|+`` block): both then give the same bytes."""
+    """A text stream that writes the closing ``...`` document-end marker only where PyYAML's own emitter
+    writes it, so both give the same bytes.
+
+    Both write it after a keep-chomped literal block (``|+``) that ends the document: the marker ends
+    the block's kept trailing lines. libyaml also writes it when such a block came anywhere earlier, and
+    PyYAML then does not: dropped here. A ``|+`` block is the one thing that ends with an empty line, so
+    the marker stays exactly when the text before it ends with one. (A cassette ends with a response
+    body, often an SSE body kept as ``|+``: there the marker is written.)
+    """
 
     __slots__ = ("stream", "held")
+
+    _KEEP = 6  # "\n...\n" and the character before it
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
@@ -269,16 +279,17 @@ class _Tail:
 
     def write(self, text: str) -> None:
         text = self.held + text
-        self.held = text[-5:]
-        if len(text) > 5:
-            self.stream.write(text[:-5])
+        self.held = text[-self._KEEP :]
+        if len(text) > self._KEEP:
+            self.stream.write(text[: -self._KEEP])
 
     def flush(self) -> None:
         pass
 
     def close(self) -> None:
         held, self.held = self.held, ""
-        self.stream.write(held[:-4] if held.endswith("\n...\n") else held)
+        ended = held.endswith("\n...\n") and not held.endswith("\n\n...\n")
+        self.stream.write(held[:-4] if ended else held)
 
 
 _PLAIN = (True, False)  # a value written plain reads back as its own type
