@@ -36,7 +36,9 @@ from .judge import (
     read_output,
     report,
     shrink,
+    view,
 )
+from .library import LibraryMissing, library_root
 from .replay import DEFAULT_MATCH, load_translator, pick, replay, stream_events
 from .tape import (
     UPSTREAMS,
@@ -93,6 +95,7 @@ EXAMPLES = {
     "report": "quirktape report bug.yaml --translator my_gateway:translate -o bug.md",
     "shrink": "quirktape shrink bug.yaml --invariant conservation --translator my_gateway:translate -o smaller.yaml",
     "diff": "quirktape diff bug.yaml --translator my_gateway:translate",
+    "view": "quirktape view bug.yaml --translator my_gateway:translate -o bug.html",
     "gauntlet": "quirktape gauntlet cassettes/ --gateway-cmd 'litellm --config {litellm_config} --port {port}' -o out/",
 }
 
@@ -112,6 +115,32 @@ def _translator(spec: str | None):
 
 class BadInput(click.ClickException):
     exit_code = 2
+
+
+LIBRARY = click.option(
+    "--library",
+    "use_library",
+    is_flag=True,
+    help="The cassette library installed with quirktape (no clone needed), instead of CASSETTE|DIR arguments.",
+)
+
+
+def _library_paths(paths: tuple[str, ...] | list[str], use_library: bool) -> list[str]:
+    """The paths given, or with ``--library`` the installed library's directory alone.
+
+    ``--library`` with paths is refused, not merged: ``check --library vllm/`` reads like a part of the
+    library, and judging the whole library plus a local folder would not be what was asked. The message
+    names the library's directory, so a part of it can be given by path.
+    """
+    if not use_library:
+        return list(paths)
+    try:
+        root = library_root()
+    except LibraryMissing as exc:
+        raise BadInput(str(exc)) from None
+    if paths:
+        raise BadInput(f"--library takes no CASSETTE|DIR (to judge part of the library, give its paths: {root})")
+    return [str(root)]
 
 
 ALLOW = click.option(
@@ -314,13 +343,16 @@ def _noting_errors(events, errors: list[dict]):
     type=float,
     help="latency: a hold-back longer than this many recorded milliseconds is a (policy) finding.",
 )
-def check_cmd(paths, as_json, translator_spec, strict, failures_only, output_path, interaction, max_holdback_ms):
-    """Run the oracle over cassettes (files or directories, default cassettes/).
+@LIBRARY
+def check_cmd(
+    paths, as_json, translator_spec, strict, failures_only, output_path, interaction, max_holdback_ms, use_library
+):
+    """Run the oracle over cassettes (files or directories, default cassettes/; --library: the installed library).
 
     Every cassette gets its rows, even when another one cannot be read. Exit 2 when any
     input was unreadable, else 1 when any check failed, else 0 (warnings do not fail).
     """
-    files = iter_cassette_paths(list(paths) or ["cassettes"])
+    files = iter_cassette_paths(_library_paths(paths, use_library) or ["cassettes"])
     translate = _translator(translator_spec)
     if output_path:
         translate = _captured(output_path, files, translator_spec, interaction)
@@ -839,10 +871,17 @@ def mutate_cmd(cassette_path, names, out_dir, translator_spec, allow):
 @click.option(
     "--interaction", type=int, help="With --gateway-output: the interaction it answered (default: the first)."
 )
-def report_cmd(cassette_path, translator_spec, output, allow, gateway_output, interaction):
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    help="Also write the cassette's picture (the page quirktape view makes) here; the report links it.",
+)
+def report_cmd(cassette_path, translator_spec, output, allow, gateway_output, interaction, html_path):
     """Print a Markdown bug report (cassette inline) for a person to paste into an issue.
 
     Credentials in the cassette are redacted in the report (and in the cassette it embeds).
+    With --html, the picture is written first and linked by its path relative to the report.
     """
     _printing(allow=allow)
     output = _output(output or "-", [cassette_path])
@@ -851,7 +890,58 @@ def report_cmd(cassette_path, translator_spec, output, allow, gateway_output, in
         translate = _captured(gateway_output, [Path(cassette_path)], translator_spec, interaction)
         cassette.interactions = [cassette.interactions[pick(cassette, interaction)]]
         name = f"the gateway's captured answer {Path(gateway_output).name}"
-    _write(output, report(cassette, translate, translator_name=name, allow=allow))
+    picture = None
+    if html_path:
+        if html_path == "-" or (output != "-" and _same_file(html_path, output)):
+            raise BadInput("--html needs a file of its own, beside the report")
+        html_path = _output(html_path, [cassette_path, gateway_output])
+        _write(html_path, view(cassette, translate, name=cassette_path, translator_name=name, allow=allow))
+        _wrote(html_path)
+        beside = os.getcwd() if output == "-" else os.path.dirname(os.path.abspath(output))
+        picture = os.path.relpath(os.path.abspath(html_path), beside)
+    _write(output, report(cassette, translate, translator_name=name, allow=allow, picture=picture))
+
+
+@cli.command("view", epilog=f"Example: {EXAMPLES['view']}")
+@click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The HTML page to write (- for stdout).",
+)
+@click.option("--interaction", type=int, help="Draw only this interaction (default: every one).")
+@TRANSLATOR
+@click.option("--strict", is_flag=True, help="With --translator: policy findings fail instead of warning.")
+@click.option(
+    "--max-holdback-ms",
+    type=float,
+    help="As for check: a hold-back longer than this many recorded milliseconds is a (policy) finding.",
+)
+@ALLOW
+def view_cmd(cassette_path, output, interaction, translator_spec, strict, max_holdback_ms, allow):
+    """Draw a cassette as one self-contained HTML page: the upstream reads on a time axis, each read's
+    payloads, the Anthropic events each payload caused, and the oracle's findings where they happened.
+
+    The page loads nothing from the network; everything from the cassette is escaped, and credentials
+    in it are redacted, as in report.
+    """
+    _printing(allow=allow)
+    output = _output(output, [cassette_path])
+    cassette, translate = load(cassette_path), _translator(translator_spec)
+    page = view(
+        cassette,
+        translate,
+        interaction=interaction,
+        name=cassette_path,
+        translator_name=translator_spec,
+        allow=allow,
+        strict=strict,
+        max_holdback_ms=max_holdback_ms,
+    )
+    _write(output, page)
+    _wrote(output)
 
 
 @cli.command("shrink", epilog=f"Example: {EXAMPLES['shrink']}")
@@ -928,7 +1018,8 @@ def diff_cmd(first, second, translator_spec, reference_spec, interaction):
 
 
 @cli.command("gauntlet", epilog=f"Example: {EXAMPLES['gauntlet']}")
-@click.argument("paths", nargs=-1, required=True, metavar="CASSETTE|DIR...")
+@click.argument("paths", nargs=-1, metavar="CASSETTE|DIR...")
+@LIBRARY
 @click.option("--gateway", "gateway_url", metavar="URL", help="A running gateway's base URL (Anthropic side).")
 @click.option(
     "--gateway-cmd",
@@ -958,6 +1049,7 @@ def diff_cmd(first, second, translator_spec, reference_spec, interaction):
 )
 def gauntlet_cmd(
     paths,
+    use_library,
     gateway_url,
     command,
     config_path,
@@ -973,7 +1065,10 @@ def gauntlet_cmd(
 ):
     """Judge any gateway as a black box: impersonate the upstream with each cassette, drive the gateway as an
     Anthropic client with the cassette's request (streamed and not), and judge what it sends back."""
-    all_cases = gauntlet_cases(list(paths))
+    paths = _library_paths(paths, use_library)
+    if not paths:
+        raise BadInput("give the cassettes to judge: CASSETTE|DIR... or --library")
+    all_cases = gauntlet_cases(paths)
     if config_path:
         write_atomic(config_path, yaml.safe_dump(litellm_config(all_cases, upstream_url), sort_keys=False))
         click.echo(f"wrote {config_path} ({len(all_cases)} models on {upstream_url})", err=True)

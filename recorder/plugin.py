@@ -36,6 +36,7 @@ import os
 import re
 import socket
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -49,6 +50,8 @@ import yaml
 from translator import DIALECTS, accumulate, stream_error, translate_stream
 
 from .judge import Check, Unreadable, check_cassette, expect_from, expect_problems, first_event_difference
+from .library import LibraryMissing, library_root
+from .patch import RECORD_MODES, Patch, record_mode
 from .replay import Replay, ReplayTransport, TranslateFn, load_translator, replay
 from .tape import (
     FOREIGN,
@@ -64,6 +67,8 @@ from .tape import (
 )
 
 __all__ = ["NetworkBlocked", "NetworkGuard", "Replayed"]
+
+UNUSED = ("ignore", "warn", "fail")
 
 RANDOM_SEED_BASE = 1000
 _SUFFIXES = (".yaml", ".yml")
@@ -191,6 +196,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="collect the quirktape cassettes under DIR as tests (repeatable)",
     )
     group.addoption(
+        "--quirktape-library",
+        action="store_true",
+        default=False,
+        help="collect the cassette library shipped with quirktape as tests (with --quirktape-translator: "
+        "judge your translator on every bundled quirk)",
+    )
+    group.addoption(
         "--quirktape-update",
         action="store_true",
         default=False,
@@ -217,9 +229,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="MODULE:CALLABLE",
         help="check this translator instead of quirktape's (same signature as translator.translate_stream)",
     )
+    group.addoption(
+        "--quirktape-record",
+        default=None,
+        choices=(*RECORD_MODES, "new_episodes"),
+        help="record mode of @pytest.mark.quirktape and quirktape_patch: none (default: replay only, no "
+        "network), once (record a cassette that does not exist), new (record requests nothing matches), "
+        "all (record everything again)",
+    )
+    group.addoption(
+        "--quirktape-unused",
+        default=None,
+        choices=UNUSED,
+        help="what a recorded interaction no request used does to a test using @pytest.mark.quirktape: "
+        "ignore (default), warn, fail",
+    )
     parser.addini("quirktape_dirs", "directories whose quirktape cassettes are collected as tests", type="paths")
     parser.addini("quirktape_translator", "the translator to check, as module:callable", default="")
     parser.addini("quirktape_strict", "fail a cassette that has no expect block", type="bool", default=False)
+    parser.addini("quirktape_record", "record mode for @pytest.mark.quirktape (none, once, new, all)", default="none")
+    parser.addini("quirktape_unused", "unused recorded interactions: ignore, warn or fail", default="ignore")
 
 
 def _explicit_args(config: pytest.Config) -> tuple[set[Path], list[Path]]:
@@ -265,6 +294,12 @@ def _refuse_foreign_update(state: _State) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "quirktape(path=None, **options): answer every httpx/httpx2 client in the test from this cassette "
+        "(default: cassettes/<module>/<test>.yaml beside the test); options: record, unused, side, match, "
+        "rechunk, pace, passthrough, translate",
+    )
     state = _State(update=config.getoption("quirktape_update"), rechunk=config.getoption("quirktape_rechunk"))
     if state.rechunk < 0:
         raise pytest.UsageError("quirktape: --quirktape-rechunk needs a number of rechunkings >= 0")
@@ -276,6 +311,13 @@ def pytest_configure(config: pytest.Config) -> None:
     _refuse_foreign_update(state)
     state.arg_files, state.arg_dirs = _explicit_args(config)
     cli_dirs = [config.invocation_params.dir / d for d in config.getoption("quirktape_dir")]
+    if config.getoption("quirktape_library"):
+        if state.update:
+            raise pytest.UsageError("quirktape: --quirktape-update does not write into the shipped library")
+        try:
+            cli_dirs.append(library_root())
+        except LibraryMissing as exc:
+            raise pytest.UsageError(f"quirktape: {exc}") from None
     ini_dirs = list(config.getini("quirktape_dirs"))
     for directory in cli_dirs + ini_dirs:
         if not directory.is_dir():
@@ -841,3 +883,110 @@ def quirktape_transport(request: pytest.FixtureRequest, quirktape_no_network: Ne
         return ReplayTransport(resolve(cassette_or_path), **kwargs)
 
     return make
+
+
+# Replaying to every client in a test: the marker and its fixture form.
+
+
+class QuirktapeUnused(UserWarning):
+    """A recorded interaction that no request of the test used."""
+
+
+def _cassette_for(request: pytest.FixtureRequest, path: str | os.PathLike | None) -> Path:
+    """Where a test's cassette is: the path given (looked up like the other fixtures; a new one goes
+    beside the test file), else ``cassettes/<module>/<test>.yaml`` beside the test file."""
+    if path is None:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        return request.path.parent / "cassettes" / request.path.stem / f"{name}.yaml"
+    found = _resolver(request)(path)
+    return found if found.is_absolute() or found.is_file() else request.path.parent / found
+
+
+class PatchFactory:
+    """``quirktape_patch(path=None, **options) -> Patch``: from this call to the end of the test, every
+    httpx and httpx2 client (the SDKs' included) is answered from the cassette. Options as the marker's."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self._request = request
+        self.patches: list[Patch] = []
+        self._unused: list[str] = []
+
+    def __call__(self, path: str | os.PathLike | None = None, **options: Any) -> Patch:
+        __tracebackhide__ = True
+        config = self._request.config
+        unused = options.pop("unused", None)
+        mode = config.getoption("quirktape_record") or options.pop("record", None) or config.getini("quirktape_record")
+        options.pop("record", None)
+        state = config.stash.get(_STATE, None)
+        options.setdefault("translate", state.translate if state else None)
+        try:
+            patch = Patch(
+                _cassette_for(self._request, path), record=record_mode(mode), title=self._request.node.nodeid, **options
+            )
+        except (CassetteError, ValueError, TypeError) as exc:
+            pytest.fail(f"quirktape: {exc}", pytrace=False)
+        policy = unused or config.getoption("quirktape_unused") or config.getini("quirktape_unused")
+        if policy not in UNUSED:
+            pytest.fail(f"quirktape: unused={policy!r} (known: {', '.join(UNUSED)})", pytrace=False)
+        if not patch.live:  # replaying only: nothing may reach the network
+            self._request.getfixturevalue("quirktape_no_network")
+        if self.patches:
+            self.patches[-1].__exit__(None, None, None)
+        self.patches.append(patch.__enter__())
+        self._unused.append(policy)
+        return patch
+
+    def finish(self) -> None:
+        """Restore the clients, write what was recorded, and say what was left unused."""
+        __tracebackhide__ = True
+        if self.patches:
+            self.patches[-1].__exit__(None, None, None)
+        problems = []
+        for patch, policy in zip(self.patches, self._unused):
+            try:
+                patch.save()
+            except CassetteError as exc:
+                problems.append(str(exc))
+            problems += patch.problems
+            if patch.unused and policy != "ignore":
+                message = (
+                    f"quirktape: {patch.path.name}: recorded interaction{'s' if len(patch.unused) > 1 else ''} "
+                    f"{', '.join(map(str, patch.unused))} never used by the test"
+                )
+                if policy == "fail":
+                    problems.append(message)
+                else:
+                    warnings.warn(message, QuirktapeUnused, stacklevel=1)
+        if problems:
+            pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def quirktape_patch(request: pytest.FixtureRequest):
+    """Factory: ``quirktape_patch(path=None, **options) -> Patch`` (see ``PatchFactory``)."""
+    factory = PatchFactory(request)
+    yield factory
+    factory.finish()
+
+
+@pytest.fixture
+def quirktape(request: pytest.FixtureRequest, _quirktape_marker: None) -> Patch | None:
+    """The ``Patch`` that ``@pytest.mark.quirktape`` installed (``.transport.calls``, ``.unused``,
+    ``.recorded``), or None in a test without the marker."""
+    factory = request.node.stash.get(_PATCHES, None)
+    return factory.patches[0] if factory and factory.patches else None
+
+
+_PATCHES = pytest.StashKey[PatchFactory]()
+
+
+@pytest.fixture(autouse=True)
+def _quirktape_marker(request: pytest.FixtureRequest):
+    marker = request.node.get_closest_marker("quirktape")
+    if marker is None:
+        yield
+        return
+    factory = request.getfixturevalue("quirktape_patch")
+    request.node.stash[_PATCHES] = factory
+    factory(*marker.args, **marker.kwargs)
+    yield

@@ -7,15 +7,20 @@ import shutil
 from pathlib import Path
 
 import broken_translators
-import httpx  # noqa: F401 - kept loaded across pytester's in-process runs (see below)
+import httpcore  # noqa: F401 - these stay loaded across pytester's in-process runs (see below)
+import httpcore2  # noqa: F401
+import httpx  # noqa: F401
+import httpx2  # noqa: F401
 import yaml
 from helpers import CASSETTES
 
 from recorder.tape import load, save
 
 # pytester's in-process runs drop the modules a run imported. recorder.replay.transport caches its stream
-# class per library *name*, so an httpx imported afresh by a later run would not match it: httpx
-# stays imported here, for the whole session.
+# class per library *name*, so an httpx imported afresh by a later run would not match it; and httpx
+# imports httpcore on its first transport and keeps a map of its exception classes, so an httpcore
+# dropped and imported afresh raises classes that map stops translating: httpx, httpx2 and their
+# httpcore stay imported here, for the whole session.
 
 VLLM = "vllm/report-empty-tool-calls-text-lost.yaml"
 MLX = "mlx-lm/report-parallel-tool-calls-one-delta.yaml"

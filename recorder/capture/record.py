@@ -21,6 +21,7 @@ from translator import to_gemini_request, to_openai_request, to_responses_reques
 from translator.ir import DONE, FINISH
 
 from ..tape import (
+    UPSTREAMS,
     Body,
     Cassette,
     CassetteError,
@@ -147,14 +148,15 @@ def build_interaction(
     dialect: str | None,
     stream: bool | None,
     secrets: list[str],
-    ask: str = "--upstream",
+    ask: str | None = "--upstream",
 ) -> Interaction:
     """A redacted interaction from what went out and every read that came back.
 
     The dialect is what the response's payloads say, else what the URL path says, and ``dialect``
     only when neither tells: a label the bytes contradict would replay as an empty success. A
     format quirktape does not translate, or one nothing tells, is a ``NotTranslatable`` naming the
-    option (``ask``) that decides. ``stream=None`` reads it off the body: one JSON document is a
+    option (``ask``) that decides; with ``ask=None`` it is kept as a plain HTTP exchange (no dialect),
+    which replays as recorded and is not judged. ``stream=None`` reads it off the body: one JSON document is a
     complete response, anything else a stream.
     """
     raw = b"".join(chunks)
@@ -167,8 +169,9 @@ def build_interaction(
         if name.lower() not in _NOT_KEPT:
             kept.setdefault(name.lower(), []).append(value)
     text = raw.decode("utf-8", "replace")
+    found = exchange_dialect(url, text) or dialect
     try:
-        dialect = translatable(exchange_dialect(url, text) or dialect, ask)
+        dialect = translatable(found, ask) if ask is not None or found in UPSTREAMS else None
     except NotTranslatable as exc:
         raise NotTranslatable(f"{method} {redact_url(url, secrets)}: {exc}") from None
     if stream is None:
@@ -193,7 +196,7 @@ def build_interaction(
                 stream=stream,
                 offsets=offsets or None,
                 t_ms=t_ms or None,
-                ending=ending or _ending(raw, offsets or [0], dialect, stream),
+                ending=ending or (_ending(raw, offsets or [0], dialect, stream) if dialect else "done"),
             ),
         ),
     )

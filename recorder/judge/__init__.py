@@ -5,6 +5,8 @@
 - ``captured``: judging Anthropic output a gateway already sent, against its cassette;
 - ``report``: the Markdown bug report (verdict, expectation, difference, invariants), with the
   cassette embedded by ``tape.markdown``;
+- ``view``: a picture of a cassette, one self-contained HTML page: the reads on a time axis, their
+  payloads, the events each caused, and the oracle's findings where they happened (``Finding.at``);
 - ``shrink``: delta debugging a failing cassette down to a minimal one;
 - ``diff``: two translations side by side, event by event;
 - ``mutate``: the quirk variants of a cassette (quirks.md part L) and their answers;
@@ -19,6 +21,9 @@ from .diff import event_diff
 from .mutate import VARIANTS, answers, mutate
 from .oracle import (
     Check,
+    Finding,
+    Location,
+    Timeline,
     Unreadable,
     check_cassette,
     coverage,
@@ -26,15 +31,20 @@ from .oracle import (
     expect_problems,
     first_event_difference,
     sdk_problems,
+    timeline,
 )
 from .report import report
 from .shrink import DIFFERS, SHRINKABLE, fails, shrink
+from .view import view
 
 __all__ = [
     "DIFFERS",
     "SHRINKABLE",
     "VARIANTS",
     "Check",
+    "Finding",
+    "Location",
+    "Timeline",
     "Unreadable",
     "answers",
     "captured",
@@ -51,4 +61,6 @@ __all__ = [
     "report",
     "sdk_problems",
     "shrink",
+    "timeline",
+    "view",
 ]

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from translator import (
+    Emitter,
     Translator,
     accumulate,
     normalize_arguments,
@@ -43,7 +45,8 @@ from translator import (
 from translator.coverage import trace_findings
 from translator.ir import CITATION, DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, TEXT, TOOL
 
-from ..replay import Replay, TranslateFn, TranslatorFailed, replay, stream_events
+from ..replay import Replay, TranslateFn, TranslatorFailed, pick, rechunk, replay, stream_events
+from ..replay.playback import body_of
 from ..tape import Cassette, CassetteError, Expect, Interaction
 from .latency import holds
 
@@ -71,19 +74,55 @@ _POLICY_GRAMMAR = ("empty text block",)
 
 
 @dataclass
+class Location:
+    """Where in one interaction a finding happened, so that a picture of the cassette can mark it.
+
+    ``read`` is the upstream read (an index into ``offsets``) that brought the data, ``payload`` the
+    framed payload (numbered as ``coverage`` numbers them), ``event`` the event of the translation
+    under test, ``ending`` the way the body ended (a cut, an error status). ``fact`` is the IR fact
+    the oracle pointed at, kept until ``check_cassette`` places it in a payload and a read. A finding
+    about the whole interaction (stream = non-stream, expect) has no place, only ``interaction``.
+    """
+
+    interaction: int = 0
+    read: int | None = None
+    payload: int | None = None
+    event: int | None = None
+    ending: bool = False
+    fact: int | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def placed(self) -> bool:
+        return self.ending or any(v is not None for v in (self.read, self.payload, self.event))
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"interaction": self.interaction}
+        for key in ("read", "payload", "event"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.ending:
+            out["ending"] = True
+        return out
+
+
+@dataclass
 class Finding:
-    """One thing the oracle found: its category, its kind, what it is, and whether it only warns."""
+    """One thing the oracle found: its category, its kind, what it is, whether it only warns, and where."""
 
     category: str
     kind: str
     detail: str
     warn: bool = False
+    at: Location | None = None
 
     def __str__(self) -> str:
         return f"{self.category}/{self.kind}: {self.detail}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"category": self.category, "kind": self.kind, "detail": self.detail, "warn": self.warn}
+        out = {"category": self.category, "kind": self.kind, "detail": self.detail, "warn": self.warn}
+        if self.at is not None and self.at.placed:
+            out["at"] = self.at.as_json()
+        return out
 
 
 @dataclass
@@ -110,18 +149,40 @@ class Check:
 
 def _deltas(events: list[dict], dtype: str, key: str) -> list:
     """The ``key`` of every delta of type ``dtype`` (a foreign stream may be malformed: nothing here may crash)."""
+    return [value for _, value in _deltas_at(events, dtype, key)]
+
+
+def _deltas_at(events: list[dict], dtype: str, key: str) -> list[tuple[int, Any]]:
+    """``_deltas`` with the position of each event, so that a finding can say which event it is about."""
     out = []
-    for e in events:
+    for pos, e in enumerate(events):
         delta = e.get("delta") if e.get("type") == "content_block_delta" else None
         if isinstance(delta, dict) and delta.get("type") == dtype:
-            out.append(delta.get(key))
+            out.append((pos, delta.get(key)))
     return out
 
 
-def _first_difference(a: str, b: str) -> str:
+def _differs_at(a: Sequence, b: Sequence) -> int:
+    """The first position at which ``a`` and ``b`` differ (the shorter one's length when it is the other's start)."""
     for i, (x, y) in enumerate(zip(a, b)):
         if x != y:
-            return f"differs at character {i}: upstream {a[i : i + 30]!r}, output {b[i : i + 30]!r}"
+            return i
+    return min(len(a), len(b))
+
+
+def _holding(parts: list[tuple[int, str]], i: int) -> int | None:
+    """The position of the part (``(position, text)``) that holds character ``i`` of the parts' texts joined."""
+    for pos, text in parts:
+        if i < len(text):
+            return pos
+        i -= len(text)
+    return None
+
+
+def _first_difference(a: str, b: str) -> str:
+    i = _differs_at(a, b)
+    if i < min(len(a), len(b)):
+        return f"differs at character {i}: upstream {a[i : i + 30]!r}, output {b[i : i + 30]!r}"
     shorter = "output" if len(b) < len(a) else "upstream"
     return f"{shorter} is shorter ({len(a)} upstream vs {len(b)} output characters)"
 
@@ -163,53 +224,62 @@ def conservation(run: Replay) -> list[Finding]:
         (TEXT, "text_delta", "text", "text"),
         (REASONING, "thinking_delta", "thinking", "reasoning"),
     ):
-        upstream = "".join(f[1] for f in ir if f[0] == kind)
-        output = "".join(t for t in _deltas(events, dtype, key) if isinstance(t, str))
+        facts = [(k, f[1]) for k, f in enumerate(ir) if f[0] == kind]
+        sent = [(k, t) for k, t in _deltas_at(events, dtype, key) if isinstance(t, str)]
+        upstream, output = "".join(t for _, t in facts), "".join(t for _, t in sent)
         if upstream != output:
-            found.append(
-                Finding("data", _text_kind(label, upstream, output), f"{label} {_first_difference(upstream, output)}")
-            )
+            i = _differs_at(upstream, output)  # placed at the fact and the event holding the first difference
+            at = Location(fact=_holding(facts, i), event=_holding(sent, i))
+            detail = f"{label} {_first_difference(upstream, output)}"
+            found.append(Finding("data", _text_kind(label, upstream, output), detail, at=at))
     found += _signatures(ir, events)
     cited = _deltas(events, "citations_delta", "citation")
-    for fact in ir:
+    for k, fact in enumerate(ir):
         if fact[0] == CITATION and fact[1] not in cited:
-            found.append(
-                Finding("data", "citation_lost", f"citation of {str(fact[1].get('url') or fact[1])[:80]} is missing")
-            )
+            detail = f"citation of {str(fact[1].get('url') or fact[1])[:80]} is missing"
+            found.append(Finding("data", "citation_lost", detail, at=Location(fact=k)))
     blocks = [e.get("content_block") for e in events if e.get("type") == "content_block_start"]
     redacted = {b.get("data") for b in blocks if isinstance(b, dict)}
-    for fact in ir:
+    for k, fact in enumerate(ir):
         if fact[0] == REDACTED and fact[1] and fact[1] not in redacted:
-            found.append(Finding("data", "reasoning_lost", f"redacted reasoning {fact[1][:30]!r}… is missing"))
+            detail = f"redacted reasoning {fact[1][:30]!r}… is missing"
+            found.append(Finding("data", "reasoning_lost", detail, at=Location(fact=k)))
     try:
         blocks = [b for b in _message(events)["content"] if b.get("type") == "tool_use"]
     except Unreadable as exc:
         return [*found, Finding("spec", "grammar", str(exc))]
-    return found + _calls(_upstream_calls(ir), blocks)
+    starts = [
+        pos
+        for pos, e in enumerate(events)
+        if e.get("type") == "content_block_start"
+        and isinstance(e.get("content_block"), dict)
+        and e["content_block"].get("type") == "tool_use"
+    ]
+    return found + _calls(_upstream_calls(ir), blocks, starts)
 
 
 def _signatures(ir: list[tuple], events: list[dict]) -> list[Finding]:
     """Every signature must come back; for a foreign translator, its own encoding of it is a policy matter."""
     output = {s for s in _deltas(events, "signature_delta", "signature") if isinstance(s, str)}
     found = []
-    for fact in ir:
+    for k, fact in enumerate(ir):
         if fact[0] != SIGNATURE or not fact[1] or fact[1] in output:
             continue
         raw = fact[1].split(":", 2)[-1] if fact[1].startswith("gemini:") else fact[1]
         if any(raw in sig for sig in output):
-            found.append(
-                Finding("policy", "signature_encoding", f"signature {raw[:30]!r}… is carried in another encoding")
-            )
+            detail = f"signature {raw[:30]!r}… is carried in another encoding"
+            found.append(Finding("policy", "signature_encoding", detail, at=Location(fact=k)))
         else:
-            found.append(Finding("data", "reasoning_lost", f"signature {fact[1][:30]!r}… is missing"))
+            detail = f"signature {fact[1][:30]!r}… is missing"
+            found.append(Finding("data", "reasoning_lost", detail, at=Location(fact=k)))
     return found
 
 
 def _upstream_calls(ir: list[tuple]) -> list[dict]:
     calls: dict[object, dict] = {}
-    for fact in ir:
+    for k, fact in enumerate(ir):
         if fact[0] == TOOL:
-            call = calls.setdefault(fact[1], {"name": "", "args": [], "snapshot": None})
+            call = calls.setdefault(fact[1], {"name": "", "args": [], "snapshot": None, "fact": k})
             call["name"] += fact[3] or ""
             if fact[4]:
                 call["args"].append(fact[4])
@@ -218,29 +288,37 @@ def _upstream_calls(ir: list[tuple]) -> list[dict]:
     return [part for c in calls.values() if c["name"] for part in _split_values(c)]
 
 
-def _calls(named: list[dict], blocks: list[dict]) -> list[Finding]:
+def _calls(named: list[dict], blocks: list[dict], starts: Sequence[int] = ()) -> list[Finding]:
+    """Upstream calls against the output's tool_use blocks; ``starts``: each block's ``content_block_start`` event.
+
+    A lost call is placed at the first upstream call without its block (where the names part, else
+    the first one past the blocks), an extra block at its own start event.
+    """
     found = []
+    counts = f"{len(named)} upstream tool call(s) but {len(blocks)} tool_use block(s)"
     if len(blocks) < len(named):
-        found.append(
-            Finding("data", "call_lost", f"{len(named)} upstream tool call(s) but {len(blocks)} tool_use block(s)")
-        )
+        n = _differs_at([c["name"] for c in named], [b.get("name") for b in blocks])
+        found.append(Finding("data", "call_lost", counts, at=Location(fact=named[n]["fact"])))
     elif len(blocks) > len(named):
         names = {c["name"] for c in named}
         kind = "call_split" if named and all(b.get("name") in names for b in blocks) else "invented"
-        found.append(Finding("data", kind, f"{len(named)} upstream tool call(s) but {len(blocks)} tool_use block(s)"))
+        found.append(Finding("data", kind, counts, at=Location(event=_nth(starts, len(named)))))
     for n, (call, block) in enumerate(zip(named, blocks)):
+        at = Location(fact=call["fact"], event=_nth(starts, n))
         if call["name"] != block.get("name"):
-            found.append(
-                Finding("data", "name_lost", f"tool call {n}: name {call['name']!r} became {block.get('name')!r}")
-            )
+            detail = f"tool call {n}: name {call['name']!r} became {block.get('name')!r}"
+            found.append(Finding("data", "name_lost", detail, at=at))
         expected = _expected_input(call)
         if expected is not None and expected != block.get("input"):
-            found.append(
-                Finding("data", "args_lost", f"tool call {n}: input {expected!r} became {block.get('input')!r}")
-            )
+            detail = f"tool call {n}: input {expected!r} became {block.get('input')!r}"
+            found.append(Finding("data", "args_lost", detail, at=replace(at)))
         if not isinstance(block.get("input"), dict):
-            found.append(Finding("spec", "grammar", f"tool call {n}: input is not an object"))
+            found.append(Finding("spec", "grammar", f"tool call {n}: input is not an object", at=replace(at)))
     return found
+
+
+def _nth(positions: Sequence[int], n: int) -> int | None:
+    return positions[n] if n < len(positions) else None
 
 
 def _split_values(call: dict) -> list[dict]:
@@ -378,9 +456,25 @@ def coverage(cassette: Cassette, index: int) -> list[Finding]:
         return [Finding("data", "unread", str(exc))]
     whole = translator.whole is not None
     return [
-        Finding("data", "unread", str(f), warn=f.gap)
+        Finding("data", "unread", str(f), warn=f.gap, at=_at_payload(f.path))
         for f in trace_findings(translator.dialect, translator.trace or [], whole)
     ]
+
+
+_PAYLOAD = re.compile(r"payload (\d+)\b")
+_EVENT = re.compile(r"event (\d+)\b")
+
+
+def _at_payload(path: str) -> Location | None:
+    """``trace_findings`` names the payload first in each path (``payload 3 choices[0]…``): the place."""
+    found = _PAYLOAD.match(path)
+    return Location(payload=int(found.group(1))) if found else None
+
+
+def _at_event(problem: str) -> Location | None:
+    """The grammar and the SDK check name the event first in each problem (``event 7 (…): …``): the place."""
+    found = _EVENT.match(problem)
+    return Location(event=int(found.group(1))) if found else None
 
 
 def sdk_problems(events: list[dict]) -> list[str]:
@@ -506,10 +600,14 @@ def check_cassette(
             finding.warn = finding.warn or (foreign and not strict)
         if len(runs) > 1:
             finding.detail = f"interaction {run.index}: {finding.detail}"
+        finding.at = finding.at or Location()
+        finding.at.interaction = run.index
         results[name].add(finding)
 
     for run in runs:
-        for name, finding in _judge(cassette, run, translate, foreign):
+        found = list(_judge(cassette, run, translate, foreign))
+        _place(cassette, run, [finding for _, finding in found], own=translate is translate_stream)
+        for name, finding in found:
             add(name, run, finding)
     if cassette.metadata.expect is None:
         results["expect"].ok = None
@@ -548,9 +646,10 @@ def _judge(cassette: Cassette, run: Replay, translate: TranslateFn, foreign: boo
     """Every finding on one interaction, with the invariant it belongs to (twins are judged together)."""
     for problem in violations(run.events):
         policy = any(rule in problem for rule in _POLICY_GRAMMAR)
-        yield "grammar", Finding("policy" if policy else "spec", "empty_block" if policy else "grammar", problem)
+        kind = "empty_block" if policy else "grammar"
+        yield "grammar", Finding("policy" if policy else "spec", kind, problem, at=_at_event(problem))
     for problem in sdk_problems(run.events):
-        yield "grammar", Finding("spec", "sdk_rejects", problem)
+        yield "grammar", Finding("spec", "sdk_rejects", problem, at=_at_event(problem))
     for finding in coverage(cassette, run.index):
         yield "coverage", finding
     for finding in conservation(run):
@@ -566,17 +665,28 @@ def _judge(cassette: Cassette, run: Replay, translate: TranslateFn, foreign: boo
                 continue
             found = difference(run.events, other, foreign, f"--rechunk {strategy}")
             if found:
+                found.at = Location(event=_differs_at(run.events, other))
                 yield "rechunk", found
     reason = upstream_failed(run)
     if reason:
         ended = [e.get("type") for e in run.events[-1:]]
         if ended != ["error"] or any(e.get("type") == "message_stop" for e in run.events):
             kind = "error_as_success" if reason.startswith(("HTTP", "an in-band")) else "cut_as_success"
-            yield "errors", Finding("data", kind, f"upstream failed ({reason}) but the stream ended with {ended}")
+            detail = f"upstream failed ({reason}) but the stream ended with {ended}"
+            yield "errors", Finding("data", kind, detail, at=_failure_at(run, kind))
     if cassette.metadata.expect is not None:
         for problem in expect_problems(cassette.metadata.expect, run.events):
             usage = problem.startswith("usage.")
             yield "expect", Finding("policy" if usage else "data", "usage" if usage else "expect", problem)
+
+
+def _failure_at(run: Replay, kind: str) -> Location:
+    """An upstream error is placed at its error fact, a cut at the body's ending; both at the output's last event."""
+    last = len(run.events) - 1 if run.events else None
+    error = next((k for k, f in enumerate(run.ir or []) if f[0] == ERROR), None)
+    if kind == "error_as_success" and error is not None:
+        return Location(fact=error, event=last)
+    return Location(event=last, ending=True)
 
 
 def _rechunked(cassette: Cassette, run: Replay, strategy: str, translate: TranslateFn) -> list[dict] | None:
@@ -641,7 +751,149 @@ def comparable(events: list[dict]) -> dict:
 
 def first_event_difference(a: list[dict], b: list[dict]) -> str:
     """The first event at which two translations part, in one line (``diff.event_diff`` shows all)."""
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y:
-            return f"event {i}: {json.dumps(x)[:120]} vs {json.dumps(y)[:120]}"
+    i = _differs_at(a, b)
+    if i < min(len(a), len(b)):
+        return f"event {i}: {json.dumps(a[i])[:120]} vs {json.dumps(b[i])[:120]}"
     return f"{len(a)} vs {len(b)} events"
+
+
+# -- where findings happened --------------------------------------------------------------------
+
+
+@dataclass
+class Payload:
+    """One payload the framing yielded: the read that completed it, what the dialect read from it, what it caused.
+
+    ``events`` are positions in ``Timeline.events``; ``absorbed``: the parser took content from it
+    that comes out as facts later (a ``<think>`` tag, a Vertex call still streaming its arguments).
+    """
+
+    read: int
+    name: str | None  # the SSE event name; None for data-only, JSON-array, NDJSON and whole payloads
+    text: str
+    facts: list[tuple]
+    events: range
+    absorbed: bool
+
+
+@dataclass
+class Timeline:
+    """quirktape's translation of one interaction, fed read by read as recorded: which read brought which
+    payload, and which events each payload caused (``closing``: those the body's end caused).
+
+    The oracle places its findings with it; ``quirktape view`` draws it.
+    """
+
+    index: int
+    reads: list[tuple[int, int]]  # the byte range of each read
+    ending: str
+    payloads: list[Payload]
+    events: list[dict]
+    closing: range
+    ir: list[tuple]
+
+    def payload_of_fact(self, fact: int) -> int | None:
+        """The payload an IR fact was read from; None for the facts the body's end flushed."""
+        starts = list(_running([len(p.facts) for p in self.payloads]))
+        n = bisect_right(starts, fact) - 1
+        return n if 0 <= n < len(self.payloads) and fact < starts[n] + len(self.payloads[n].facts) else None
+
+    def payload_of_event(self, event: int) -> int | None:
+        """The payload whose facts caused an event; None for the events of the body's end."""
+        for n, payload in enumerate(self.payloads):
+            if event in payload.events:
+                return n
+        return None
+
+
+def _running(sizes: list[int]) -> Iterator[int]:
+    total = 0
+    for size in sizes:
+        yield total
+        total += size
+
+
+class _Marking(Emitter):
+    """The emitter, noting where the events of each ``apply`` begin: which payload caused which events."""
+
+    def __init__(self, trace: list) -> None:
+        super().__init__()
+        self.trace, self.taken = trace, 0
+        self.marks: list[tuple[int | None, int]] = []  # (payload, or None for the body's end; first event)
+
+    def apply(self, facts: list[tuple]) -> None:
+        self.marks.append((len(self.trace) - 1, self.taken + len(self.out)))
+        super().apply(facts)
+
+    def end(self, cut: str | None = None) -> None:
+        self.marks.append((None, self.taken + len(self.out)))
+        super().end(cut)
+
+    def take(self) -> list[dict]:
+        out = super().take()
+        self.taken += len(out)
+        return out
+
+
+def timeline(cassette: Cassette, index: int | None = None) -> Timeline:
+    """quirktape's translation of one interaction (``replay``'s pieces and events) with its trace, read by read."""
+    i = pick(cassette, index)
+    response = cassette.interactions[i].response
+    tape = response.quirktape
+    pieces = rechunk(body_of(response), "recorded", tape.offsets)
+    try:
+        translator = Translator(
+            tape.dialect or "", status=response.status.code, options=cassette.metadata.options or None, trace=True
+        )
+    except ValueError as exc:
+        raise CassetteError(f"interaction {i}: {exc}") from None
+    trace = translator.trace if translator.trace is not None else []
+    emitter = translator.emitter = _Marking(trace)
+    events: list[dict] = []
+    read_of: list[int] = []
+    for n, piece in enumerate(pieces):
+        events += translator.feed(piece)
+        read_of += [n] * (len(trace) - len(read_of))
+    framed, marked = len(trace), len(emitter.marks)
+    events += translator.close(tape.ending)
+    read_of += [max(len(pieces) - 1, 0)] * (len(trace) - len(read_of))  # framed only once the body ended
+    spans: dict[int | None, list[int]] = {}
+    bounds = [*emitter.marks, (None, len(events))]
+    for m, ((owner, start), (_, end)) in enumerate(zip(bounds, bounds[1:])):
+        if owner is not None and m >= marked and owner < framed:
+            owner = None  # the end flushed what the parser held: the body's end caused it, not the last payload
+        span = spans.setdefault(owner, [start, end])
+        span[0], span[1] = min(span[0], start), max(span[1], end)
+    cuts = pieces.cuts if len(pieces) else []
+    size = len(pieces.body)
+    reads = [(a, cuts[n + 1] if n + 1 < len(cuts) else size) for n, a in enumerate(cuts)]
+    payloads, absorbed = [], 0
+    for n, (name, text, facts, count) in enumerate(trace):
+        payloads.append(Payload(read_of[n], name, text, facts, range(*spans.get(n, (0, 0))), count != absorbed))
+        absorbed = count
+    closing = spans.get(None, [len(events), len(events)])
+    return Timeline(i, reads, tape.ending, payloads, events, range(*closing), translator.ir or [])
+
+
+def _place(cassette: Cassette, run: Replay, findings: list[Finding], own: bool) -> None:
+    """Put each located finding in its payload and read, from the timeline (built only when one needs it).
+
+    An IR fact is placed when the translation's IR is quirktape's (a foreign translator that returns
+    its own IR is placed by its events only); an event is placed in a payload only when the events
+    are quirktape's own (``own``): a foreign translator's events do not come payload by payload.
+    """
+    todo = [f.at for f in findings if f.at is not None and f.at.read is None and not f.at.ending]
+    todo = [at for at in todo if at.fact is not None or at.payload is not None or (own and at.event is not None)]
+    if not todo:
+        return
+    line = timeline(cassette, run.index)
+    same_ir = run.ir == line.ir
+    for at in todo:
+        if at.payload is None and at.fact is not None and same_ir:
+            at.payload = line.payload_of_fact(at.fact)
+            at.ending = at.payload is None
+        elif at.payload is None and at.event is not None and own:
+            at.payload = line.payload_of_event(at.event)
+            at.ending = at.payload is None
+        if at.payload is not None and at.payload < len(line.payloads):
+            at.read = line.payloads[at.payload].read

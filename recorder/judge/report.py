@@ -4,6 +4,8 @@
 the translator under test produced, the difference event by event, which invariants
 failed, and the cassette itself in a collapsible block (gzip + base64 when large) so
 anyone can reproduce the bug in one command: ``quirktape import report.md -o c.yaml``.
+A picture of the cassette (``view``, an HTML page an issue tracker will not render) is
+linked when one was written beside the report, and the Reproduce block says how to make it.
 The report's format (its marker, the embedded cassette and reading it back) is
 ``recorder.tape.markdown``.
 """
@@ -11,6 +13,8 @@ The report's format (its marker, the embedded cassette and reading it back) is
 from __future__ import annotations
 
 import json
+import os
+from urllib.parse import quote
 
 from translator import accumulate, stream_error, translate_stream
 
@@ -80,12 +84,14 @@ def report(
     reference: TranslateFn = translate_stream,
     translator_name: str | None = None,
     allow: tuple[str, ...] | list[str] = (),
+    picture: str | None = None,
 ) -> str:
     """The Markdown report for ``cassette`` under ``translate`` (compared with ``reference``).
 
     Credentials never reach it: the cassette is scrubbed before anything is judged or embedded (a
     hand-made or imported one may hold some), so the report shows, and reproduces, what it embeds;
     the text around the embedded cassette is scrubbed again. ``allow`` keeps look-alikes.
+    ``picture``: where the cassette's ``view`` page is, relative to the report, to link it.
     """
     cassette = scrub_cassette(cassette, allow=allow)
     meta = cassette.metadata
@@ -100,6 +106,15 @@ def report(
         f"- **Quirks:** {', '.join(meta.tags) or 'none tagged'}",
         f"- **Client request:** {_request_brief(cassette)}",
         f"- **Verdict:** {'FAILS ' + ', '.join(c.invariant for c in failed) if failed else 'passes every invariant'}",
+    ]
+    if picture:
+        path = picture.replace(os.sep, "/")
+        label = path.replace("[", "\\[").replace("]", "\\]")
+        out.append(
+            f"- **Picture:** [{label}]({quote(path)}): the upstream reads, their payloads and the events each caused, "
+            "with the findings marked (open it in a browser)"
+        )
+    out += [
         "",
         "## What a correct translation contains",
         "",
@@ -143,6 +158,9 @@ def report(
         "```sh",
         "quirktape import report.md -o bug.yaml && quirktape check bug.yaml"
         + (f" --translator {translator_name}" if translator_name else ""),
+        "quirktape view bug.yaml -o bug.html"
+        + (f" --translator {translator_name}" if translator_name and " " not in translator_name else "")
+        + "   # a picture: reads, payloads, events, findings marked",
         "```",
         "",
     ]

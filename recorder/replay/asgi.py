@@ -15,6 +15,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
+from email.utils import formatdate
 
 import uvicorn
 
@@ -68,8 +69,43 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
+class _OwnHeaders:
+    """``date`` and ``server`` once each: the response's own (a replayed or proxied one carries the
+    recorded upstream's), else quirktape's. uvicorn's are off: beside the recorded ones a client saw
+    two of each, which the upstream never sent."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {bytes(name).lower() for name, _ in headers}
+                if b"date" not in names:
+                    headers.append((b"date", formatdate(usegmt=True).encode()))
+                if b"server" not in names:
+                    headers.append((b"server", b"quirktape"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
 def _server(app, log_level: str) -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        _OwnHeaders(app),
+        log_level=log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+        ws="none",  # no WebSocket route: nothing to import for it
+        server_header=False,
+        date_header=False,
+    )
     _quiet_cuts()  # after the config, which sets uvicorn's logging up
     return uvicorn.Server(config)
 

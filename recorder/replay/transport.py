@@ -20,12 +20,13 @@ import inspect
 import itertools
 import json
 import os
+import re
 import sys
 import threading
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -41,7 +42,7 @@ DEFAULT_MATCH = ("method", "path", "body")
 # conversation (OpenAI/Anthropic ``messages``, Gemini ``contents``). Sampling knobs, tools and
 # SDK defaults are left out so that a client's harmless extras do not break a replay.
 BODY_KEYS = ("model", "stream", "messages", "contents")
-MATCHERS = ("method", "scheme", "host", "path", "query", "body", "raw_body", "body:KEY")
+MATCHERS = ("method", "scheme", "host", "path", "exact_path", "query", "body", "raw_body", "body:KEY")
 PACES = ("none", "recorded")
 SIDES = ("upstream", "anthropic")
 
@@ -65,6 +66,19 @@ def _body_value(data: Any, key: str) -> Any:
     return bool(value) if key == "stream" else value  # an absent stream flag means false
 
 
+_API_VERSION = re.compile(r"(?<=/)v\d+(?:(?:alpha|beta)\d*)?(?=/|$)")
+
+
+def _versionless(path: str) -> str:
+    """``path`` with its API-version segments (``v1``, ``v1beta``, ``v1alpha2``…) made one.
+
+    The same API answers under several versions (google-genai 3.x calls ``/v1/``, the Gemini
+    cassettes were recorded on ``/v1beta/``), so by default a version does not decide a match;
+    ``exact_path`` compares the path as written.
+    """
+    return _API_VERSION.sub("v*", path)
+
+
 def _query(query: str) -> tuple:
     return tuple(sorted(parse_qsl(query, keep_blank_values=True)))
 
@@ -76,10 +90,15 @@ class _Request:
     method: str
     scheme: str
     host: str
-    path: str
+    exact_path: str
     query: tuple
     body: bytes
     data: Any
+    path: str = field(init=False, default="")
+    """``exact_path`` without its API version: what ``path`` matching compares."""
+
+    def __post_init__(self) -> None:
+        self.path = _versionless(self.exact_path)
 
 
 @dataclass
@@ -134,7 +153,7 @@ class _Recorded(_Request):
         )
 
     def describe(self) -> str:
-        return f"{self.method} {'*' if self.any_path else self.path}{_summary(self.data, bool(self.body))}"
+        return f"{self.method} {'*' if self.any_path else self.exact_path}{_summary(self.data, bool(self.body))}"
 
 
 def _summary(data: Any, has_body: bool) -> str:
@@ -163,6 +182,7 @@ _CRITERIA: dict[str, Callable[[_Incoming, _Recorded], bool]] = {
     "scheme": lambda live, rec: rec.any_path or live.scheme == rec.scheme,
     "host": lambda live, rec: rec.any_path or live.host == rec.host,
     "path": lambda live, rec: rec.any_path or live.path == rec.path,
+    "exact_path": lambda live, rec: rec.any_path or live.exact_path == rec.exact_path,
     "query": lambda live, rec: rec.any_path or live.query == rec.query,
     "body": lambda live, rec: _body_matches(live, rec, BODY_KEYS),
     "raw_body": lambda live, rec: not rec.body or live.body == rec.body,
@@ -181,7 +201,7 @@ def _criterion(spec: str | Matcher) -> Callable[[_Incoming, _Recorded], bool]:
 
 
 _WILD = object()
-_PATH_PARTS = ("scheme", "host", "path", "query")
+_PATH_PARTS = ("scheme", "host", "path", "exact_path", "query")
 _BODY_PARTS = ("body", "raw_body")
 
 
@@ -309,7 +329,13 @@ def _library(request: Any) -> ModuleType:
 
 
 class _ReplayStream:
-    """The recorded pieces, for sync and async iteration alike; then the recorded ending."""
+    """The recorded pieces, for sync and async iteration alike; then the recorded ending.
+
+    Read once, like a body off the network: a second iteration raises the library's
+    ``StreamConsumed``, so a client that drains a body twice fails here as it would live.
+    """
+
+    _consumed: type[Exception] = RuntimeError
 
     def __init__(
         self,
@@ -322,8 +348,15 @@ class _ReplayStream:
         self._delays = delays
         self._failure = failure
         self._sleep = sleep
+        self._read = False
+
+    def _start(self) -> None:
+        if self._read:
+            raise self._consumed()
+        self._read = True
 
     def __iter__(self):
+        self._start()
         sleep = self._sleep or time.sleep
         for piece, delay in zip(self.pieces, self._delays):
             if delay:
@@ -333,6 +366,7 @@ class _ReplayStream:
             raise self._failure()
 
     async def __aiter__(self):
+        self._start()
         for piece, delay in zip(self.pieces, self._delays):
             if delay:
                 await _async_sleep(self._sleep, delay)
@@ -369,7 +403,11 @@ def _stream_type(lib: ModuleType) -> type:
     key = (lib.SyncByteStream, lib.AsyncByteStream)
     kind = _STREAM_TYPES.get(key)
     if kind is None:
-        kind = type("ReplayStream", (_ReplayStream, *dict.fromkeys(key)), {"__module__": __name__})
+        kind = type(
+            "ReplayStream",
+            (_ReplayStream, *dict.fromkeys(key)),
+            {"__module__": __name__, "_consumed": getattr(lib, "StreamConsumed", RuntimeError)},
+        )
         _STREAM_TYPES[key] = kind
     return kind
 
@@ -378,7 +416,8 @@ class ReplayTransport:
     """An httpx/httpx2 transport (sync and async) that answers from a cassette.
 
     ``match``: what must agree between a request and a recorded one: ``method``, ``path``
-    (default), ``scheme``, ``host``, ``query``, ``body`` (the JSON keys in ``BODY_KEYS``; the
+    (default; its API-version segment aside: ``/v1/`` and ``/v1beta/`` are one path),
+    ``exact_path`` (the version too), ``scheme``, ``host``, ``query``, ``body`` (the JSON keys in ``BODY_KEYS``; the
     exact bytes when either body is not JSON), ``raw_body``, ``body:KEY`` (one JSON key), or a
     callable ``(request, interaction) -> bool``. A recorded request with an empty body matches any
     body; with a placeholder address (``http://127.0.0.1/...``, no port) it matches any URL too.
@@ -457,6 +496,11 @@ class ReplayTransport:
         lib = _library(request)
         return self._respond(lib, request, await request.aread())
 
+    def respond(self, request: Any, body: bytes, *, unmatched: bool = True) -> Any | None:
+        """The answer to ``request`` whose body was already read; with ``unmatched=False``, None when
+        nothing recorded matches, for a caller that sends such a request elsewhere (a live upstream)."""
+        return self._respond(_library(request), request, body, unmatched)
+
     def close(self) -> None:
         pass
 
@@ -477,12 +521,14 @@ class ReplayTransport:
 
     # Matching and answering.
 
-    def _respond(self, lib: ModuleType, request: Any, body: bytes) -> Any:
+    def _respond(self, lib: ModuleType, request: Any, body: bytes, unmatched: bool = True) -> Any:
         live = _Incoming.of(request, body)
         if self.side == "anthropic":
             return self._as_gateway(lib, live)
         with self._lock:
             chosen, why = self._choose(live)
+            if chosen is None and not unmatched:
+                return None
             self.calls.append((live.method, str(request.url), chosen.index if chosen else None))
         if chosen is None:
             return _not_found(lib, why)
@@ -496,7 +542,7 @@ class ReplayTransport:
         candidates = [last] if last is not None else []
         if candidates and self.allow_repeats:
             return candidates[-1], ""
-        asked = f"{live.method} {live.path}{_summary(live.data, bool(live.body))}"
+        asked = f"{live.method} {live.exact_path}{_summary(live.data, bool(live.body))}"
         if candidates:
             return (
                 None,
@@ -542,7 +588,9 @@ class ReplayTransport:
         if live.method != "POST" or not live.path.rstrip("/").endswith("/messages"):
             with self._lock:
                 self.calls.append((live.method, str(live.request.url), None))
-            return _not_found(lib, f"quirktape: answers POST /v1/messages as a gateway, not {live.method} {live.path}")
+            return _not_found(
+                lib, f"quirktape: answers POST /v1/messages as a gateway, not {live.method} {live.exact_path}"
+            )
         if not isinstance(live.data, dict) or not isinstance(live.data.get("messages"), list):
             with self._lock:
                 self.calls.append((live.method, str(live.request.url), None))
