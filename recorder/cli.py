@@ -6,6 +6,7 @@ one-line message and never a traceback.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -85,18 +86,18 @@ EXAMPLES = {
     "import": "quirktape import stream.sse -o cassettes/vllm/my-quirk.yaml --provider vllm --tag MIX-04",
     "replay": "quirktape replay cassettes/vllm/report-empty-tool-calls-text-lost.yaml --format jsonl --rechunk bytes",
     "check": "quirktape check cassettes/",
-    "record": "OPENAI_API_KEY=... quirktape record --upstream openai --base-url http://127.0.0.1:8000/v1 "
+    "record": "OPENAI_API_KEY=... quirktape record --dialect openai --upstream http://127.0.0.1:8000/v1 "
     "--model deepseek-v4-pro --request req.json --api-key-env OPENAI_API_KEY -o cassettes/vllm/new.yaml",
     "serve": "quirktape serve cassettes/vllm/ --port 8000 --pace recorded",
-    "proxy": "quirktape proxy --upstream http://127.0.0.1:8000 --port 8080 -o recorded/",
-    "gateway": "quirktape gateway --upstream http://127.0.0.1:8000/v1 --port 8082 -o recorded/   "
+    "proxy": "quirktape proxy --upstream http://127.0.0.1:8000 --port 8080 -d recorded/",
+    "gateway": "quirktape gateway --upstream http://127.0.0.1:8000/v1 --port 8082 -d recorded/   "
     "# then: ANTHROPIC_BASE_URL=http://127.0.0.1:8082 claude",
-    "mutate": "quirktape mutate cassettes/openai/mix-01-text-then-tool.yaml -o /tmp/variants",
+    "mutate": "quirktape mutate cassettes/openai/mix-01-text-then-tool.yaml -d /tmp/variants",
     "report": "quirktape report bug.yaml --translator my_gateway:translate -o bug.md",
     "shrink": "quirktape shrink bug.yaml --invariant conservation --translator my_gateway:translate -o smaller.yaml",
     "diff": "quirktape diff bug.yaml --translator my_gateway:translate",
     "view": "quirktape view bug.yaml --translator my_gateway:translate -o bug.html",
-    "gauntlet": "quirktape gauntlet cassettes/ --gateway-cmd 'litellm --config {litellm_config} --port {port}' -o out/",
+    "gauntlet": "quirktape gauntlet cassettes/ --gateway-cmd 'litellm --config {litellm_config} --port {port}' -d out/",
 }
 
 PORT = click.IntRange(0, 65535)
@@ -223,6 +224,43 @@ def _wrote(output: str) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+OUT_DIR = click.option(
+    "-d",
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    help="Directory for one cassette per exchange.",
+)
+OLD_OUT_DIR = click.option("-o", "old_out_dir", hidden=True, type=click.Path(file_okay=False))
+"""``-o DIR``: the old spelling of ``--out-dir``. ``-o`` is a file everywhere else, so a folder has its own flag."""
+
+
+def _old_spellings(required: tuple[str, ...] = (), **renamed: str):
+    """Hidden options that keep old flag spellings working, each feeding the option that replaced it.
+
+    ``renamed`` maps the old option's parameter to the new one's. Giving both with different values is
+    bad usage; ``required`` new options are checked here, once either spelling had its chance.
+    """
+
+    def wrap(command):
+        @functools.wraps(command)
+        def run(*args, **kwargs):
+            for old, new in renamed.items():
+                value = kwargs.pop(old)
+                if value is None:
+                    continue
+                if kwargs.get(new) not in (None, value):
+                    raise BadInput(f"--{new.replace('_', '-')} was given twice, with different values")
+                kwargs[new] = value
+            for new in required:
+                if kwargs.get(new) is None:
+                    raise BadInput(f"missing option --{new.replace('_', '-')}")
+            return command(*args, **kwargs)
+
+        return run
+
+    return wrap
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="quirktape")
 def cli() -> None:
@@ -247,10 +285,12 @@ def cli() -> None:
     help="Input format (of every input).",
 )
 @click.option(
-    "--upstream",
+    "--dialect",
+    "upstream",
     type=click.Choice(UPSTREAMS),
     help="The upstream's wire dialect: needed when the input does not tell it, and overrides what it tells.",
 )
+@click.option("--upstream", "old_dialect", hidden=True, type=click.Choice(UPSTREAMS))
 @click.option("--interaction", type=int, help="Keep only this LLM exchange (0-based, counted across the inputs).")
 @click.option("--title")
 @click.option("--source", help="Where the bytes came from (default: the input paths).")
@@ -264,6 +304,7 @@ def cli() -> None:
     help="Chunk lists: the recording was complete, end it with [DONE].",
 )
 @ALLOW
+@_old_spellings(old_dialect="upstream")
 def import_cmd(input_paths, output, fmt, upstream, interaction, title, source, provider, model, tags, done, allow):
     """Turn raw streams, complete responses, chunk lists or recordings into one cassette.
 
@@ -532,15 +573,19 @@ class _Waiting:
             click.echo("", err=True)
 
 
+RECORDED = ("openai", "gemini", "responses")
+"""The dialects ``record`` and ``gateway`` send requests in (they translate an Anthropic request for them)."""
+
+
 @cli.command("record", epilog=f"Example: {EXAMPLES['record']}")
+@click.option("--dialect", type=click.Choice(RECORDED), help="The upstream's wire dialect.")
 @click.option(
-    "--upstream", required=True, type=click.Choice(["openai", "gemini", "responses"]), help="Upstream wire dialect."
+    "--upstream",
+    metavar="URL",
+    help="The live upstream's base URL, e.g. http://127.0.0.1:8000/v1 or "
+    "https://generativelanguage.googleapis.com/v1beta",
 )
-@click.option(
-    "--base-url",
-    required=True,
-    help="e.g. http://127.0.0.1:8000/v1 or https://generativelanguage.googleapis.com/v1beta",
-)
+@click.option("--base-url", hidden=True)
 @click.option("--model", required=True, help="Upstream model name.")
 @click.option(
     "--request",
@@ -577,6 +622,7 @@ class _Waiting:
 )
 @ALLOW
 def record_cmd(
+    dialect,
     upstream,
     base_url,
     model,
@@ -593,10 +639,12 @@ def record_cmd(
 ):
     """Send one request to a live upstream and write what came back as a cassette.
 
-    --base-url must not hold a user:password (httpx would send it as Basic auth instead of the
-    API key): that is refused. The credential, its base64 and a ?key= in --base-url are known
+    --upstream must not hold a user:password (httpx would send it as Basic auth instead of the
+    API key): that is refused. The credential, its base64 and a ?key= in --upstream are known
     secrets: a cassette still holding one after redaction (the upstream echoed it) is refused.
+    (Old spellings: --upstream DIALECT --base-url URL.)
     """
+    dialect, base_url = _record_target(dialect, upstream, base_url)
     if bool(request_path) == bool(raw_path):
         raise BadInput("give exactly one of --request and --raw-request")
     if only_stream + only_whole + both > 1:
@@ -616,7 +664,7 @@ def record_cmd(
     waiting = _Waiting(["stream" if m else "non-stream" for m in modes], timeout, redact_url(base_url, secrets))
     try:
         cassette = record(
-            upstream=upstream,
+            upstream=dialect,
             base_url=base_url,
             model=model,
             request=request,
@@ -640,6 +688,23 @@ def record_cmd(
         summary = f"HTTP {r.status.code}, {len(r.raw)} bytes in {reads} reads, ending {r.quirktape.ending}"
         click.echo(f"{kind}: {summary}", err=True)
     _wrote(output)
+
+
+def _record_target(dialect: str | None, upstream: str | None, base_url: str | None) -> tuple[str, str]:
+    """(dialect, URL) from ``--dialect`` and ``--upstream URL``, or from the old ``--upstream DIALECT
+    --base-url URL``: ``--upstream`` is a URL in every command now, a dialect name only in old use."""
+    if upstream in RECORDED:
+        if dialect not in (None, upstream):
+            raise BadInput(f"--upstream {upstream} (old spelling of --dialect) contradicts --dialect {dialect}")
+        dialect, upstream = upstream, None
+    if upstream and base_url and upstream != base_url:
+        raise BadInput("--upstream and --base-url (its old spelling) name different URLs")
+    url = upstream or base_url
+    if not url:
+        raise BadInput("missing option --upstream URL (the live upstream's base URL)")
+    if not dialect:
+        raise BadInput(f"missing option --dialect ({'|'.join(RECORDED)})")
+    return dialect, url
 
 
 def _pace(value: str) -> str | float | None:
@@ -725,16 +790,15 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec, ping_after)
 )
 @click.option(
     "--dialect",
-    type=click.Choice(["openai", "gemini", "responses"]),
+    type=click.Choice(RECORDED),
     help="The upstream dialect (else read off the URL: /v1 is OpenAI-compatible, /v1beta or googleapis.com Gemini).",
 )
 @click.option("--model", help="Upstream model for every request (default: the model the client names).")
 @click.option(
     "--api-key-env", metavar="VAR", help="Environment variable holding the upstream credential (never written)."
 )
-@click.option(
-    "-o", "--out-dir", required=True, type=click.Path(file_okay=False), help="Directory for one cassette per exchange."
-)
+@OUT_DIR
+@OLD_OUT_DIR
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8082, show_default=True, type=PORT, help="0 picks a free port.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each upstream read.")
@@ -751,6 +815,7 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec, ping_after)
     help="Seconds of upstream silence before a ping (0: never).",
 )
 @ALLOW
+@_old_spellings(required=("out_dir",), old_out_dir="out_dir")
 def gateway_cmd(upstream_url, dialect, model, api_key_env, out_dir, host, port, timeout, think_tags, ping_after, allow):
     """A live, recording Anthropic gateway: translates each request for the upstream and the answer back as
     it arrives, and writes every exchange (Anthropic request, upstream request, raw response) as a cassette.
@@ -794,10 +859,9 @@ def _gateway_dialect(url: str) -> str:
 
 
 @cli.command("proxy", epilog=f"Example: {EXAMPLES['proxy']}")
-@click.option("--upstream", required=True, help="The real upstream base URL.")
-@click.option(
-    "-o", "--out-dir", required=True, type=click.Path(file_okay=False), help="Directory for one cassette per exchange."
-)
+@click.option("--upstream", required=True, metavar="URL", help="The real upstream's base URL.")
+@OUT_DIR
+@OLD_OUT_DIR
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=PORT, help="0 picks a free port.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each upstream read.")
@@ -808,6 +872,7 @@ def _gateway_dialect(url: str) -> str:
     "(without it those are passed on but not recorded).",
 )
 @ALLOW
+@_old_spellings(required=("out_dir",), old_out_dir="out_dir")
 def proxy_cmd(upstream, out_dir, host, port, timeout, dialect, allow):
     """Forward to a live upstream, pass every piece on as it arrives, and record each LLM exchange.
 
@@ -827,9 +892,11 @@ def proxy_cmd(upstream, out_dir, host, port, timeout, dialect, allow):
 @cli.command("mutate", epilog=f"Example: {EXAMPLES['mutate']}")
 @click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
 @click.option("--variant", "names", multiple=True, type=click.Choice(list(VARIANTS)), help="Only these (repeatable).")
-@click.option("-o", "--out-dir", type=click.Path(file_okay=False), help="Also write each variant as a cassette here.")
+@click.option("-d", "--out-dir", type=click.Path(file_okay=False), help="Also write each variant as a cassette here.")
+@OLD_OUT_DIR
 @TRANSLATOR
 @ALLOW
+@_old_spellings(old_out_dir="out_dir")
 def mutate_cmd(cassette_path, names, out_dir, translator_spec, allow):
     """Derive synthetic variants of a stream (CRLF line ends, SSE comments, no [DONE], no usage chunk, the finish
     on the last content chunk, every call at index 0) and check the translation does not change."""
@@ -1031,10 +1098,17 @@ def diff_cmd(first, second, translator_spec, reference_spec, interaction):
     "--litellm-config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help="Write a LiteLLM proxy config routing one model per cassette to --upstream-url, then exit.",
+    help="Write a LiteLLM proxy config routing one model per cassette to --upstream, then exit.",
 )
-@click.option("--upstream-url", default="http://127.0.0.1:18600", show_default=True, help="With --litellm-config.")
-@click.option("-o", "--out-dir", type=click.Path(file_okay=False), help="Keep the gateway's raw answers and logs here.")
+@click.option(
+    "--upstream",
+    "upstream_url",
+    metavar="URL",
+    help="With --litellm-config: where the impersonated upstream will listen.  [default: http://127.0.0.1:18600]",
+)
+@click.option("--upstream-url", "old_upstream_url", hidden=True)
+@click.option("-d", "--out-dir", type=click.Path(file_okay=False), help="Keep the gateway's raw answers and logs here.")
+@OLD_OUT_DIR
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="A previous --json run: print what changed.")
 @click.option("--strict", is_flag=True, help="Fail on policy findings too.")
@@ -1047,6 +1121,7 @@ def diff_cmd(first, second, translator_spec, reference_spec, interaction):
     show_default=True,
     help="Seconds a --gateway-cmd gateway may take to start listening.",
 )
+@_old_spellings(old_upstream_url="upstream_url", old_out_dir="out_dir")
 def gauntlet_cmd(
     paths,
     use_library,
@@ -1069,6 +1144,7 @@ def gauntlet_cmd(
     if not paths:
         raise BadInput("give the cassettes to judge: CASSETTE|DIR... or --library")
     all_cases = gauntlet_cases(paths)
+    upstream_url = upstream_url or "http://127.0.0.1:18600"
     if config_path:
         write_atomic(config_path, yaml.safe_dump(litellm_config(all_cases, upstream_url), sort_keys=False))
         click.echo(f"wrote {config_path} ({len(all_cases)} models on {upstream_url})", err=True)
