@@ -14,7 +14,8 @@ exchange keeps each network read and its time, the ending (a cut stays a cut) an
 like ``quirktape record`` (the request's own credentials are known secrets: an upstream that echoes
 one refuses the write). Requests to a ``passthrough`` host (``host`` or ``host:port``) go to the
 network untouched: a gateway under test on loopback. The Anthropic Messages request such a client
-sends it is kept as the cassette's ``metadata.request``.
+sends it is kept as the cassette's ``metadata.request`` (for an in-process gateway, which no request
+reaches over HTTP, the test names it: ``request=``).
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ class Patch:
 
     ``path``: the cassette (it need not exist in a recording mode). ``record``: one of
     ``RECORD_MODES``. ``passthrough``: hosts (``host`` or ``host:port``) that reach the network
-    untouched. ``title``: the title a recorded cassette gets. The rest goes to ``ReplayTransport``
+    untouched. ``title``: the title a recorded cassette gets; ``request``: the Anthropic request it
+    answers, when no passthrough request shows it. The rest goes to ``ReplayTransport``
     (``side``, ``match``, ``rechunk``, ``pace``, ``translate``…). ``save()`` writes what was recorded;
     ``unused`` lists the recorded interactions no request used.
     """
@@ -157,6 +159,7 @@ class Patch:
         record: str = "none",
         passthrough: Iterable[str] = (),
         title: str = "",
+        request: dict | None = None,
         **replay: Any,
     ) -> None:
         self.path = Path(path)
@@ -178,7 +181,7 @@ class Patch:
         self.passthrough = {host.lower() for host in passthrough}
         self.title = title
         self.recorded: list[Interaction] = []
-        self.anthropic_request: dict | None = None
+        self.anthropic_request: dict | None = request
         self.problems: list[str] = []
         self._secrets: list[str] = []
         self._saved: list[tuple[type, str, Any]] = []

@@ -289,3 +289,28 @@ def test_an_anthropic_side_cannot_record(pytester):
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*records the upstream's answers*"])
+
+
+def test_a_gateway_on_loopback_is_passed_through_and_its_upstream_recorded_with_the_anthropic_request(tmp_path):
+    """The whole chain live: the anthropic SDK -> quirktape's own gateway (a passthrough host, in this
+    process) -> an upstream on loopback. The gateway's own upstream call is answered through the patched
+    httpx, so it is what gets recorded, with the Anthropic request the SDK sent."""
+    from urllib.parse import urlsplit
+
+    import anthropic
+
+    from recorder.capture.gateway import gateway_app
+    from recorder.patch import Patch
+
+    upstream = load(CASSETTES / VLLM)
+    request = {k: v for k, v in upstream.metadata.request.items() if k in ("model", "max_tokens", "messages")}
+    with running(serve_app(upstream)) as up, running(gateway_app(up + "/v1", "openai", tmp_path / "gw")) as gw:
+        with Patch(tmp_path / "new.yaml", record="once", passthrough=[urlsplit(gw).netloc]) as patch:
+            client = anthropic.Anthropic(api_key="sk-ant-placeholder", base_url=gw, max_retries=0, timeout=30)
+            message = client.messages.create(**request)
+        assert patch.save()
+    assert "".join(b.text for b in message.content if b.type == "text") == VLLM_TEXT
+    recorded = load(tmp_path / "new.yaml")
+    assert recorded.metadata.request["messages"] == request["messages"]
+    # a non-streamed create: the gateway asked the upstream for the non-streaming twin
+    assert [i.response.raw for i in recorded.interactions] == [upstream.interactions[1].response.raw]
