@@ -11,90 +11,30 @@ from __future__ import annotations
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from recorder import Cassette, CassetteError, ReplayTransport, load, rechunk, replay, save
-from recorder.library import LibraryMissing, library_root
-from translator import (
-    DIALECTS,
-    ENDINGS,
-    ERROR_STATUS,
-    KIND_NAMES,
-    UNSIGNED,
-    Dialect,
-    Emitter,
-    JsonPrefix,
-    SSEDecoder,
-    Translator,
-    accumulate,
-    accumulate_event,
-    encode_sse,
-    error_type,
-    get_dialect,
-    loads_partial,
-    normalize_arguments,
-    reply_for,
-    stream_error,
-    summary,
-    to_gemini_request,
-    to_openai_request,
-    to_responses_request,
-    translate_response,
-    translate_stream,
-    violations,
-)
+import recorder
+import translator
+from recorder.library import LibraryMissing as LibraryMissing
+from recorder.library import library_root as library_root
 
 if TYPE_CHECKING:
-    from recorder.judge import check_cassette
+    from recorder.judge import check_cassette as check_cassette
 
 try:
     __version__ = metadata.version("quirktape")
 except metadata.PackageNotFoundError:  # run from a checkout that was never installed
     __version__ = "0+unknown"
 
-__all__ = [
-    "DIALECTS",
-    "ENDINGS",
-    "ERROR_STATUS",
-    "KIND_NAMES",
-    "UNSIGNED",
-    "Cassette",
-    "CassetteError",
-    "Dialect",
-    "Emitter",
-    "JsonPrefix",
-    "LibraryMissing",
-    "ReplayTransport",
-    "SSEDecoder",
-    "Translator",
-    "__version__",
-    "accumulate",
-    "accumulate_event",
-    "check_cassette",
-    "encode_sse",
-    "error_type",
-    "get_dialect",
-    "library_root",
-    "load",
-    "loads_partial",
-    "normalize_arguments",
-    "rechunk",
-    "replay",
-    "reply_for",
-    "save",
-    "stream_error",
-    "summary",
-    "to_gemini_request",
-    "to_openai_request",
-    "to_responses_request",
-    "translate_response",
-    "translate_stream",
-    "violations",
-]
+_LAZY = frozenset({"check_cassette"})  # loaded on first use (below), as recorder does
+for _package in (recorder, translator):
+    globals().update({name: getattr(_package, name) for name in _package.__all__ if name not in _LAZY})
+
+__all__ = sorted({*recorder.__all__, *translator.__all__, "LibraryMissing", "library_root", "__version__"})
 
 
 def __getattr__(name: str) -> Any:
     """``check_cassette`` on first use, as in ``recorder``: importing quirktape does not load the judge."""
     if name == "check_cassette":
-        from recorder.judge import check_cassette
+        from recorder.judge import check_cassette as check_cassette
 
         globals()[name] = check_cassette
         return check_cassette

@@ -224,6 +224,21 @@ def _wrote(output: str) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+def _output_file(help: str, required: bool = True):
+    """``-o/--output FILE``: a file in every command (``-`` for stdout); a folder is ``-d/--out-dir``."""
+    return click.option(
+        "-o", "--output", required=required, type=click.Path(dir_okay=False, allow_dash=True), help=help
+    )
+
+
+STRICT = click.option(
+    "--strict", is_flag=True, help="With --translator: fail on policy findings too, instead of warning."
+)
+MAX_HOLDBACK = click.option(
+    "--max-holdback-ms",
+    type=float,
+    help="latency: a hold-back longer than this many recorded milliseconds is a (policy) finding.",
+)
 OUT_DIR = click.option(
     "-d",
     "--out-dir",
@@ -269,13 +284,7 @@ def cli() -> None:
 
 @cli.command("import", epilog=f"Example: {EXAMPLES['import']}")
 @click.argument("input_paths", metavar="INPUT...", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="Cassette file to write (- for stdout).",
-)
+@_output_file("Cassette file to write (- for stdout).")
 @click.option(
     "--format",
     "fmt",
@@ -370,7 +379,7 @@ def _noting_errors(events, errors: list[dict]):
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (findings with their categories).")
 @TRANSLATOR
-@click.option("--strict", is_flag=True, help="With --translator: fail on policy findings too, instead of warning.")
+@STRICT
 @click.option("--failures-only", is_flag=True, help="Print only failing checks and unreadable cassettes.")
 @click.option(
     "--output",
@@ -379,11 +388,7 @@ def _noting_errors(events, errors: list[dict]):
     help="Judge this captured Anthropic output (SSE or a complete message) of a gateway against one CASSETTE.",
 )
 @click.option("--interaction", type=int, help="With --output: the interaction it answered (default: the first).")
-@click.option(
-    "--max-holdback-ms",
-    type=float,
-    help="latency: a hold-back longer than this many recorded milliseconds is a (policy) finding.",
-)
+@MAX_HOLDBACK
 @LIBRARY
 def check_cmd(
     paths, as_json, translator_spec, strict, failures_only, output_path, interaction, max_holdback_ms, use_library
@@ -613,13 +618,7 @@ RECORDED = ("openai", "gemini", "responses")
     help="On stderr: on a terminal, bytes, reads and seconds, counting while the upstream is silent; "
     "elsewhere, a line when it stays silent for 5s.",
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="Cassette file to write (- for stdout).",
-)
+@_output_file("Cassette file to write (- for stdout).")
 @ALLOW
 def record_cmd(
     dialect,
@@ -923,12 +922,7 @@ def mutate_cmd(cassette_path, names, out_dir, translator_spec, allow):
 @cli.command("report", epilog=f"Example: {EXAMPLES['report']}")
 @click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
 @TRANSLATOR
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="Write the report here instead of stdout (-: stdout).",
-)
+@_output_file("Write the report here instead of stdout (-: stdout).", required=False)
 @ALLOW
 @click.option(
     "--gateway-output",
@@ -971,21 +965,11 @@ def report_cmd(cassette_path, translator_spec, output, allow, gateway_output, in
 
 @cli.command("view", epilog=f"Example: {EXAMPLES['view']}")
 @click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="The HTML page to write (- for stdout).",
-)
+@_output_file("The HTML page to write (- for stdout).")
 @click.option("--interaction", type=int, help="Draw only this interaction (default: every one).")
 @TRANSLATOR
-@click.option("--strict", is_flag=True, help="With --translator: policy findings fail instead of warning.")
-@click.option(
-    "--max-holdback-ms",
-    type=float,
-    help="As for check: a hold-back longer than this many recorded milliseconds is a (policy) finding.",
-)
+@STRICT
+@MAX_HOLDBACK
 @ALLOW
 def view_cmd(cassette_path, output, interaction, translator_spec, strict, max_holdback_ms, allow):
     """Draw a cassette as one self-contained HTML page: the upstream reads on a time axis, each read's
@@ -1017,13 +1001,7 @@ def view_cmd(cassette_path, output, interaction, translator_spec, strict, max_ho
     "--invariant", type=click.Choice(SHRINKABLE), help="Which failure to keep (default: the first that fails)."
 )
 @TRANSLATOR
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="Where to write the smaller cassette (- for stdout).",
-)
+@_output_file("Where to write the smaller cassette (- for stdout).")
 @ALLOW
 def shrink_cmd(cassette_path, invariant, translator_spec, output, allow):
     """Delta debugging: the smallest cassette on which the translator still fails the same way."""
