@@ -1075,8 +1075,8 @@ def diff_cmd(first, second, translator_spec, reference_spec, interaction):
 @click.option(
     "--litellm-config",
     "config_path",
-    type=click.Path(dir_okay=False),
-    help="Write a LiteLLM proxy config routing one model per cassette to --upstream, then exit.",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write a LiteLLM proxy config routing one model per cassette to --upstream, then exit (- for stdout).",
 )
 @click.option(
     "--upstream",
@@ -1124,8 +1124,10 @@ def gauntlet_cmd(
     all_cases = gauntlet_cases(paths)
     upstream_url = upstream_url or "http://127.0.0.1:18600"
     if config_path:
-        write_atomic(config_path, yaml.safe_dump(litellm_config(all_cases, upstream_url), sort_keys=False))
-        click.echo(f"wrote {config_path} ({len(all_cases)} models on {upstream_url})", err=True)
+        config_path = _output(config_path, [*paths, *map(str, iter_cassette_paths(list(paths)))])
+        _write(config_path, yaml.safe_dump(litellm_config(all_cases, upstream_url), sort_keys=False))
+        if config_path != "-":
+            click.echo(f"wrote {config_path} ({len(all_cases)} models on {upstream_url})", err=True)
         return
     if bool(gateway_url) == bool(command):
         raise BadInput("give exactly one of --gateway URL and --gateway-cmd CMD")

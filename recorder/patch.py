@@ -84,6 +84,7 @@ class _Tee:
         self._start = time.monotonic()
         self._done = done
         self._finished = False
+        self._reading: Any = None
 
     def _keep(self, piece: bytes) -> None:
         if piece:
@@ -102,8 +103,9 @@ class _Tee:
             self._done(self._reads, ending)
 
     def __iter__(self) -> Iterator[bytes]:
+        self._reading = iter(self._stream)
         try:
-            for piece in self._stream:
+            for piece in self._reading:
                 self._keep(piece)
                 yield piece
         except Exception as exc:
@@ -112,8 +114,9 @@ class _Tee:
         self._finish(None)
 
     async def __aiter__(self):
+        self._reading = self._stream.__aiter__()
         try:
-            async for piece in self._stream:
+            async for piece in self._reading:
                 self._keep(piece)
                 yield piece
         except Exception as exc:
@@ -121,12 +124,29 @@ class _Tee:
             raise
         self._finish(None)
 
+    # A client that stops reading early (a break out of the stream) has not seen the upstream stop: the
+    # rest of the answer is read into the record, not passed on, so the cassette holds the whole answer
+    # and its real ending rather than a cut that never happened.
+
     def close(self) -> None:
-        self._finish(None)
+        if not self._finished:
+            try:
+                for piece in self._reading or ():
+                    self._keep(piece)
+            except Exception as exc:
+                self._finish(self._ending(exc))
+            self._finish(None)
         self._stream.close()
 
     async def aclose(self) -> None:
-        self._finish(None)
+        if not self._finished:
+            try:
+                if self._reading is not None:
+                    async for piece in self._reading:
+                        self._keep(piece)
+            except Exception as exc:
+                self._finish(self._ending(exc))
+            self._finish(None)
         await self._stream.aclose()
 
 

@@ -31,6 +31,7 @@ anywhere but loopback (127.0.0.0/8, ::1, localhost) raises ``NetworkBlocked`` an
 from __future__ import annotations
 
 import difflib
+import inspect
 import ipaddress
 import os
 import re
@@ -176,6 +177,7 @@ class _State:
     rechunk: int = 0
     update: bool = False
     strict: bool = False
+    library: Path | None = None
 
     def covers(self, path: Path) -> bool:
         """Whether ``path`` is where cassettes are looked for: named, or under a configured or named directory."""
@@ -301,6 +303,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "rechunk, pace, passthrough, translate",
     )
     state = _State(update=config.getoption("quirktape_update"), rechunk=config.getoption("quirktape_rechunk"))
+    try:
+        record_mode(config.getini("quirktape_record"))
+    except CassetteError as exc:
+        raise pytest.UsageError(f"quirktape: ini quirktape_record: {exc}") from None
+    if config.getini("quirktape_unused") not in UNUSED:
+        raise pytest.UsageError(f"quirktape: ini quirktape_unused must be one of {', '.join(UNUSED)}")
     if state.rechunk < 0:
         raise pytest.UsageError("quirktape: --quirktape-rechunk needs a number of rechunkings >= 0")
     strict = config.getoption("quirktape_strict")
@@ -315,7 +323,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if state.update:
             raise pytest.UsageError("quirktape: --quirktape-update does not write into the shipped library")
         try:
-            cli_dirs.append(library_root())
+            state.library = library_root().resolve()
+            cli_dirs.append(state.library)
         except LibraryMissing as exc:
             raise pytest.UsageError(f"quirktape: {exc}") from None
     ini_dirs = list(config.getini("quirktape_dirs"))
@@ -622,7 +631,8 @@ class CassetteItem(pytest.Item):
         for check in failed:
             lines.append(f"[{check.invariant}]")
             lines += [f"  {detail}" for detail in check.details]
-        if any(c.invariant == "expect" for c in failed) and not state.update:
+        own = state.translate is translate_stream and not (state.library and self.path.is_relative_to(state.library))
+        if any(c.invariant == "expect" for c in failed) and not state.update and own:
             lines.append("(if the translation is right: pytest --quirktape-update writes expect)")
         return "\n".join(lines)
 
@@ -902,6 +912,12 @@ def _cassette_for(request: pytest.FixtureRequest, path: str | os.PathLike | None
     return found if found.is_absolute() or found.is_file() else request.path.parent / found
 
 
+PATCH_OPTIONS = frozenset(
+    {*inspect.signature(ReplayTransport).parameters, "record", "passthrough", "request", "unused"}
+) - {"cassette_or_path"}
+"""What ``@pytest.mark.quirktape`` and ``quirktape_patch`` take besides the path."""
+
+
 class PatchFactory:
     """``quirktape_patch(path=None, **options) -> Patch``: from this call to the end of the test, every
     httpx and httpx2 client (the SDKs' included) is answered from the cassette. Options as the marker's."""
@@ -913,6 +929,13 @@ class PatchFactory:
 
     def __call__(self, path: str | os.PathLike | None = None, **options: Any) -> Patch:
         __tracebackhide__ = True
+        unknown = sorted(set(options) - PATCH_OPTIONS)
+        if unknown:
+            pytest.fail(
+                f"quirktape: unknown option{_plural(unknown)} {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(PATCH_OPTIONS))})",
+                pytrace=False,
+            )
         config = self._request.config
         unused = options.pop("unused", None)
         mode = config.getoption("quirktape_record") or options.pop("record", None) or config.getini("quirktape_record")

@@ -91,3 +91,19 @@ def test_gauntlet_upstream_and_its_old_spelling_write_the_same_config(tmp_path, 
         assert code == 0, err
         assert "http://127.0.0.1:4321" in yaml.safe_dump(yaml.safe_load(config.read_text()))
     assert (tmp_path / "upstream.yaml").read_text() == (tmp_path / "upstream-url.yaml").read_text()
+
+
+def test_the_litellm_config_never_overwrites_an_input_and_dash_is_stdout(tmp_path, monkeypatch, capsysbinary):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    cassette = tmp_path / "c.yaml"
+    shutil.copyfile(TEXT, cassette)
+    before = cassette.read_bytes()
+    code, _, err = run_cli(monkeypatch, capsysbinary, "gauntlet", cassette, "--litellm-config", cassette)
+    assert code == 2 and "is also an input" in err and cassette.read_bytes() == before
+    code, _, err = run_cli(monkeypatch, capsysbinary, "gauntlet", tmp_path, "--litellm-config", cassette)
+    assert code == 2 and "is also an input" in err and cassette.read_bytes() == before
+    code, out, err = run_cli(monkeypatch, capsysbinary, "gauntlet", cassette, "--litellm-config", "-")
+    assert code == 0, err
+    assert yaml.safe_load(out)["model_list"] and not (tmp_path / "-").exists()

@@ -314,3 +314,54 @@ def test_a_gateway_on_loopback_is_passed_through_and_its_upstream_recorded_with_
     assert recorded.metadata.request["messages"] == request["messages"]
     # a non-streamed create: the gateway asked the upstream for the non-streaming twin
     assert [i.response.raw for i in recorded.interactions] == [upstream.interactions[1].response.raw]
+
+
+def test_a_client_that_stops_reading_early_leaves_the_whole_answer_recorded(tmp_path):
+    """The client broke out after two chunks; the upstream had not stopped: the record holds every read
+    and the upstream's own ending, not a cut that never happened."""
+    import openai
+
+    from recorder.patch import Patch
+
+    upstream = load(CASSETTES / VLLM)
+    with running(serve_app(upstream)) as url, Patch(tmp_path / "early.yaml", record="all") as patch:
+        client = openai.OpenAI(api_key="sk-placeholder", base_url=url + "/v1", max_retries=0, timeout=30)
+        stream = client.chat.completions.create(stream=True, **OPENAI_KW)
+        for n, _ in enumerate(stream):
+            if n == 1:
+                break
+        stream.close()
+    assert patch.save()
+    response = load(tmp_path / "early.yaml").interactions[0].response
+    assert response.raw == upstream.interactions[0].response.raw
+    assert response.quirktape.ending == "done"
+
+
+def test_an_unmatched_request_says_what_differs():
+    from recorder.replay import ReplayTransport
+
+    request = json.loads(json.dumps(VLLM_REQUEST))
+    request["messages"][0]["content"] = "something else"
+    client = httpx.Client(transport=ReplayTransport(CASSETTES / VLLM))
+    message = client.post("http://x/v1/chat/completions", json=request).json()["error"]["message"]
+    assert message.endswith("closest: interaction 0, which differs in body messages")
+
+
+def test_option_and_ini_typos_are_named(pytester):
+    copy_cassette(pytester, VLLM)
+    pytester.makepyfile(
+        test_qt_typo="""
+        import pytest
+
+        @pytest.mark.quirktape("cassettes/report-empty-tool-calls-text-lost.yaml", recrod="once")
+        def test_typo():
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*quirktape: unknown option recrod (known: *record*)*"])
+    pytester.makeini("[pytest]\nquirktape_record = onse\n")
+    result = pytester.runpytest("-p", "no:randomly")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*ini quirktape_record: unknown record mode 'onse'*"])

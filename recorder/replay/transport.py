@@ -162,7 +162,8 @@ def _summary(data: Any, has_body: bool) -> str:
     if not isinstance(data, dict):
         return " (non-JSON body)"
     parts = [f"model={data['model']}"] if "model" in data else []
-    parts.append(f"stream={'true' if data.get('stream') else 'false'}")
+    if "stream" in data:  # Gemini says it in the URL, not the body
+        parts.append(f"stream={'true' if data.get('stream') else 'false'}")
     conversation = data.get("messages", data.get("contents"))
     if isinstance(conversation, list):
         parts.append(f"{len(conversation)} message{'' if len(conversation) == 1 else 's'}")
@@ -554,7 +555,23 @@ class ReplayTransport:
         return None, (
             f"quirktape: no recorded interaction matches {asked} "
             f"(recorded: {'; '.join(recorded)}; matching on {', '.join(map(_name, self.match))})"
+            f"{self._closest(live)}"
         )
+
+    def _closest(self, live: _Incoming) -> str:
+        """What differs from the recorded request that differs least (the criteria it fails, the body keys
+        that differ): the line a user needs when a request they believe recorded does not match."""
+        best: tuple[int, int, list[str]] | None = None
+        for rec in self._recorded[:1000]:  # an explanation, not a search: bounded
+            failed = [_name(spec) for spec, test in zip(self.match, self._criteria) if not test(live, rec)]
+            if "body" in failed and isinstance(live.data, dict) and isinstance(rec.data, dict):
+                keys = [k for k in BODY_KEYS if _body_value(live.data, k) != _body_value(rec.data, k)]
+                failed[failed.index("body")] = f"body {', '.join(keys)}"
+            if best is None or len(failed) < len(best[2]):
+                best = (rec.index, len(failed), failed)
+        if best is None or not best[2]:
+            return ""
+        return f"; closest: interaction {best[0]}, which differs in {'; '.join(best[2])}"
 
     def _find(self, live: _Incoming) -> tuple[_Recorded | None, _Recorded | None]:
         """The first unused recorded interaction matching ``live``, and the last matching one.
