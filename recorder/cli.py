@@ -236,7 +236,7 @@ STRICT = click.option(
 )
 MAX_HOLDBACK = click.option(
     "--max-holdback-ms",
-    type=float,
+    type=click.FloatRange(min=0),
     help="latency: a hold-back longer than this many recorded milliseconds is a (policy) finding.",
 )
 OUT_DIR = click.option(
@@ -398,6 +398,8 @@ def check_cmd(
     Every cassette gets its rows, even when another one cannot be read. Exit 2 when any
     input was unreadable, else 1 when any check failed, else 0 (warnings do not fail).
     """
+    if interaction is not None and not output_path:
+        raise BadInput("--interaction goes with --output (the interaction a captured output answered)")
     files = iter_cassette_paths(_library_paths(paths, use_library) or ["cassettes"])
     translate = _translator(translator_spec)
     if output_path:
@@ -945,6 +947,8 @@ def report_cmd(cassette_path, translator_spec, output, allow, gateway_output, in
     With --html, the picture is written first and linked by its path relative to the report.
     """
     _printing(allow=allow)
+    if interaction is not None and not gateway_output:
+        raise BadInput("--interaction goes with --gateway-output (the interaction the captured answer answered)")
     output = _output(output or "-", [cassette_path])
     cassette, translate, name = load(cassette_path), _translator(translator_spec), translator_spec
     if gateway_output:
@@ -1124,6 +1128,10 @@ def gauntlet_cmd(
     all_cases = gauntlet_cases(paths)
     upstream_url = upstream_url or "http://127.0.0.1:18600"
     if config_path:
+        if gateway_url or command:
+            raise BadInput(
+                "--litellm-config writes a config and exits: no gateway is driven (drop --gateway/--gateway-cmd)"
+            )
         config_path = _output(config_path, [*paths, *map(str, iter_cassette_paths(list(paths)))])
         _write(config_path, yaml.safe_dump(litellm_config(all_cases, upstream_url), sort_keys=False))
         if config_path != "-":

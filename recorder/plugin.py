@@ -330,7 +330,8 @@ def pytest_configure(config: pytest.Config) -> None:
     ini_dirs = list(config.getini("quirktape_dirs"))
     for directory in cli_dirs + ini_dirs:
         if not directory.is_dir():
-            raise pytest.UsageError(f"quirktape: cassette directory {directory} does not exist")
+            why = "is not a directory" if directory.exists() else "does not exist"
+            raise pytest.UsageError(f"quirktape: cassette directory {directory} {why}")
     state.dirs = [d.resolve() for d in cli_dirs + ini_dirs]
     # Make sure the configured directories are collected: CLI ones always, ini ones unless the
     # command line named what to run.

@@ -107,3 +107,18 @@ def test_the_litellm_config_never_overwrites_an_input_and_dash_is_stdout(tmp_pat
     code, out, err = run_cli(monkeypatch, capsysbinary, "gauntlet", cassette, "--litellm-config", "-")
     assert code == 0, err
     assert yaml.safe_load(out)["model_list"] and not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("check", TEXT, "--interaction", "1"), "--interaction goes with --output"),
+        (("report", TEXT, "--interaction", "3"), "--interaction goes with --gateway-output"),
+        (("view", TEXT, "-o", "-", "--max-holdback-ms", "-5"), "-5.0 is not in the range x>=0"),
+        (("check", TEXT, "--max-holdback-ms", "-1"), "is not in the range x>=0"),
+        (("gauntlet", TEXT, "--litellm-config", "-", "--gateway", "http://127.0.0.1:9"), "no gateway is driven"),
+    ],
+)
+def test_a_flag_that_would_be_ignored_is_bad_usage(monkeypatch, capsysbinary, args, message):
+    code, _, err = run_cli(monkeypatch, capsysbinary, *args)
+    assert code == 2 and message in err, err
