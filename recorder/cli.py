@@ -978,9 +978,13 @@ def report_cmd(cassette_path, translator_spec, output, allow, gateway_output, in
 def view_cmd(cassette_path, output, interaction, translator_spec, strict, max_holdback_ms, allow):
     """Draw a cassette as one self-contained HTML page: the upstream reads on a time axis, each read's
     payloads, the Anthropic events each payload caused, and the oracle's findings where they happened.
+    With --translator, its events are drawn beside quirktape's (the reference), missing and extra ones marked.
 
     The page loads nothing from the network; everything from the cassette is escaped, and credentials
     in it are redacted, as in report.
+
+    view draws; it does not judge: it exits 0 when the page is written, whatever the findings
+    (check exits 1 when an invariant fails).
     """
     _printing(allow=allow)
     output = _output(output, [cassette_path])

@@ -24,6 +24,7 @@ from recorder.replay import replay
 from recorder.tape import Cassette, load, parse_cassette
 from translator import translate_stream
 
+view_module = importlib.import_module("recorder.judge.view")  # the module: ``view`` is its function
 PARALLEL = CASSETTES / "mlx-lm" / "report-parallel-tool-calls-one-delta.yaml"  # 8 reads, no t_ms
 TEXT = CASSETTES / "vllm" / "report-empty-tool-calls-text-lost.yaml"
 STALL = CASSETTES / "deepseek" / "fin-05-stall-mid-reasoning-timeout.yaml"  # 5 timed reads, ending timeout
@@ -116,8 +117,28 @@ def test_the_page_marks_the_lost_call_on_its_read_and_lists_it():
     assert 'class="row read hit"' in row and 'data-kind="call_lost"' in row
     assert 'data-kind="call_lost"' not in _row(page, "i0-r4")
     assert '<a href="#i0-r5">interaction 0, read 5</a>' in page
-    assert "block 2: expected" in page.split('id="unplaced"')[1].split("</ul>")[0]  # expect has no place
     assert page.count('<section class="interaction"') == 2
+
+
+def test_the_expect_finding_is_placed_where_the_reference_opened_its_block():
+    """``block 2 … got nothing``: the second call's block, opened by payload 5 (read 5) in the reference;
+    in the complete twin, its one read. The oracle's own Location is left whole-interaction."""
+    page = view(load(PARALLEL), drop_second_tool)
+    assert 'data-kind="expect"' in _row(page, "i0-r5") and 'data-kind="expect"' in _row(page, "i1-r0")
+    assert 'id="unplaced"' not in page  # nothing is left "not tied to one read"
+    placed = page.split('id="placed"')[1].split("</ul>")[0]
+    assert '<a href="#i0-r5">interaction 0, read 5</a>: interaction 0: block 2: expected' in placed
+    data = json.loads(page.split('class="axis-data">')[1].split("</script>")[0])
+    assert data["findings"] == {"5": ["call_lost", "expect"]}
+    (expect, *_) = _findings(load(PARALLEL), drop_second_tool)["expect"]
+    assert not expect.at.placed  # view placed a copy
+
+
+def test_a_stop_reason_expectation_stays_unplaced():
+    cassette = load(PARALLEL)
+    cassette.metadata.expect.stop_reason = "end_turn"
+    page = view(cassette)
+    assert "stop_reason expected &#x27;end_turn&#x27;" in page.split('id="unplaced"')[1].split("</ul>")[0]
 
 
 def test_the_page_marks_a_cut_at_the_ending():
@@ -142,6 +163,118 @@ def test_one_interaction_only():
     page = view(load(PARALLEL), drop_second_tool, interaction=1)
     assert page.count('<section class="interaction"') == 1 and 'id="i1"' in page
     assert "#i0-r5" not in page  # the other interaction's findings are not listed
+
+
+# -- the translator under test, beside the reference ------------------------------------------------
+
+
+def _aligned(page: str, anchor: str) -> list[tuple[str, int | None, int | None]]:
+    """The aligned events drawn in one row: (how, the reference's event, the translator under test's)."""
+    lines = re.findall(
+        r'<li class="\w+" data-align="(\w+)"(?: data-ref="(\d+)")?(?: data-got="(\d+)")?>', _row(page, anchor)
+    )
+    return [(how, int(w) if w else None, int(g) if g else None) for how, w, g in lines]
+
+
+def test_the_translator_under_test_is_drawn_beside_the_reference_and_the_lost_block_is_missing():
+    page = view(load(PARALLEL), drop_second_tool, translator_name="broken_translators:drop_second_tool")
+    assert "the translator under test (broken_translators:drop_second_tool)" in page
+    assert "quirktape's translation (the reference)" in page
+    for read in range(5):  # the text: every event both sent, each beside its twin
+        assert all(how == "same" and w == g for how, w, g in _aligned(page, f"i0-r{read}"))
+    five = _aligned(page, "i0-r5")  # the first call's block both sent; the second's, only the reference
+    assert five == [*(("same", n, n) for n in range(7, 11)), ("missing", 11, None), ("missing", 12, None)]
+    missing = _row(page, "i0-r5").split('data-ref="11">')[1].split("</li>")[0]
+    assert 'id="i0-q11"' in missing and "content_block_start" in missing and "&quot;tool_use&quot;" in missing
+    assert '<span class="tag missing">missing</span>' in missing and 'id="i0-t' not in missing
+    assert _aligned(page, "i0-end") == [("missing", 13, None), ("same", 14, 11), ("same", 15, 12)]
+    assert _aligned(page, "i1-r0")[-2:] == [("missing", 7, None), ("missing", 8, None)]  # the twin: one read
+    assert 'data-align="extra"' not in page and 'data-align="differs"' not in page
+    # every event of the translator under test is drawn once, and all of them in its order below
+    assert sorted(int(g) for g in re.findall(r'id="i0-t(\d+)"', page)) == list(range(13))
+    assert "All 13 events the translator under test sent, in its order" in page
+
+
+def _with(extra_at):
+    """quirktape's translation with a ping put in at ``extra_at(events)``, and fresh ids everywhere."""
+
+    def translate(pieces, dialect, **kw):
+        events, ir = translate_stream(pieces, dialect, **kw)
+        out = []
+        for event in events:
+            if event.get("type") == "message_start":
+                event = {**event, "message": {**event["message"], "id": "msg_someone_else"}}
+            elif "id" in (event.get("content_block") or {}):
+                event = {**event, "content_block": {**event["content_block"], "id": "toolu_someone_else"}}
+            out.append(event)
+        k = extra_at(out)
+        return [*out[:k], {"type": "ping"}, *out[k:]], ir
+
+    return translate
+
+
+def test_extra_events_are_drawn_after_the_last_event_both_sent():
+    cassette = load(PARALLEL)
+    want = replay(cassette, 0).events
+    got = replay(cassette, 0, translate=_with(lambda events: 3)).events  # after the first text delta
+    assert view_module.align(want, got) == [
+        *(("same", n, n) for n in range(3)),
+        ("extra", None, 3),
+        *(("same", n, n + 1) for n in range(3, len(want))),
+    ]  # ids aside: other ids are the same events
+    page = view(cassette, _with(lambda events: 3), interaction=0)
+    assert _aligned(page, "i0-r0") == [("same", 0, 0), ("same", 1, 1), ("same", 2, 2), ("extra", None, 3)]
+    assert '<span class="tag extra">extra</span>' in _row(page, "i0-r0")
+    first = view(cassette, _with(lambda events: 0), interaction=0)  # before any: where the first one is
+    assert _aligned(first, "i0-r0")[:2] == [("extra", None, 0), ("same", 0, 1)]
+    last = view(cassette, _with(len), interaction=0)  # after the last: in the ending's row
+    assert _aligned(last, "i0-end")[-1] == ("extra", None, 16)
+
+
+def test_a_changed_event_differs_and_a_finding_at_it_is_placed_where_it_is_drawn():
+    page = view(load(TEXT), text_as_json_deltas)
+    assert _aligned(page, "i0-r1") == [("same", 1, 1), ("differs", 2, 2)]
+    row = _row(page, "i0-r1")
+    assert 'data-kind="grammar"' in row and 'class="ev got hit" id="i0-t2"' in row
+    assert '<a href="#i0-r1">interaction 0, read 1, event 2 of the translator under test</a>' in page
+    # the oracle placed it at an event only: a foreign translator's events do not come payload by payload
+    assert _findings(load(TEXT), text_as_json_deltas)["grammar"][0].at.read is None
+
+
+def test_without_a_translator_the_reference_is_the_translation_under_test():
+    page = view(load(PARALLEL))
+    drawn = page.split("</header>")[1].split("<footer>")[0]
+    assert 'class="aligned"' not in drawn and 'class="trio"' not in drawn and "translator under test" not in drawn
+    assert "<div>events (quirktape's translation)</div>" in page
+    assert '<ol class="events"><li id="i0-q7">' in _row(page, "i0-r5") and '<li id="i0-q11">' in _row(page, "i0-r5")
+
+
+def raises(pieces, dialect, **kw):
+    raise RuntimeError("no <b>luck</b>")
+
+
+def test_a_translator_that_raises_is_said_to_have_raised_not_to_fail_grammar():
+    page = view(load(TEXT), raises)
+    assert '<p class="verdict fail" id="raised">The translator under test raised an exception' in page
+    assert "Fails grammar" not in page and "(grammar)" not in page
+    assert "the translator raised RuntimeError: no &lt;b&gt;luck&lt;/b&gt; " in page
+    assert '<span class="meta">(the translator raised)</span>' in page
+    assert 'id="i0-raised"' in page and 'class="aligned"' not in page  # the reference is still drawn
+    assert '<ol class="events"><li id="i0-q1">' in _row(page, "i0-r1")
+
+
+def test_a_payload_is_parsed_as_its_facts_and_breaks_after_commas():
+    page = view(load(PARALLEL))
+    assert '<div class="facts mono">parsed as: text [&quot; two&quot;]</div>' in _row(page, "i0-r2")
+    assert '<div class="facts mono">read:' not in page  # "read" is a network read, only
+    assert "&quot;object&quot;:&quot;chat.completion.chunk&quot;,<wbr>&quot;created" in page
+    assert "break-all" not in page
+
+
+def test_view_help_says_it_draws_and_check_judges(monkeypatch, capsysbinary):
+    code, stdout, _ = run_cli(monkeypatch, capsysbinary, "view", "--help")
+    assert code == 0 and "it exits 0 when the page is written, whatever" in stdout
+    assert "(check exits 1 when an invariant fails)" in stdout
 
 
 def drop_w60(pieces, dialect, **kw):
@@ -374,6 +507,26 @@ def test_the_browser_draws_every_read_and_the_finding_on_its_read(tmp_path):
 
 
 @browser
+def test_the_browser_draws_the_lost_tool_use_block_as_missing_on_read_5(tmp_path):
+    _, dom = _drawn(tmp_path, view(load(PARALLEL), drop_second_tool))
+    assert 'data-drawn="yes"' in dom
+    row = _row(dom, "i0-r5")
+    parted = [dict(re.findall(r'([\w-]+)="([^"]*)"', tag)) for tag in re.findall(r"<li [^>]*data-align[^>]*>", row)]
+    missing = [li for li in parted if li["data-align"] == "missing"]
+    assert [li["data-ref"] for li in missing] == ["11", "12"] and all("data-got" not in li for li in missing)
+    start = row.split('data-ref="11"')[1].split("</li>")[0]
+    assert "content_block_start" in start and '"type": "tool_use"' in start and ">missing</span>" in start
+    for li in missing:  # drawn: a box of its own, the tag in the finding's colour
+        x, y, w, h = (int(v) for v in li["data-box"].split(","))
+        assert w > 300 and h > 10 and li["data-color"] == f"rgb{FINDING_RGB}"
+    # in read 5's row, below its callout, and above read 6's
+    boxes = [int(li["data-box"].split(",")[1]) for li in missing]
+    assert dom.index('id="i0-r5"') < dom.index('data-ref="11"') < dom.index('id="i0-r6"')
+    assert boxes == sorted(boxes)
+    assert 'data-align="missing"' not in _row(dom, "i0-r4") + _row(dom, "i0-r6")
+
+
+@browser
 def test_the_browser_places_timed_reads_by_time_and_marks_a_cut_ending(tmp_path):
     cassette = load(STALL)
     _, dom = _drawn(tmp_path, view(cassette, cut_as_success))
@@ -381,9 +534,13 @@ def test_the_browser_places_timed_reads_by_time_and_marks_a_cut_ending(tmp_path)
     marks = _marks(dom, "i0")
     reads = [m for m in marks if "read" in m["class"].split()]
     lefts = [float(m["style"].split("left:")[1].split("%")[0]) for m in reads]
-    assert lefts == pytest.approx([(t - times[0]) / (times[-1] - times[0]) * 92 for t in times], abs=1e-3)
+    assert lefts == pytest.approx([t / times[-1] * 92 for t in times], abs=1e-3)  # 0: the request, not read 0
+    assert lefts[0] > 1  # the first read came some time after the request
     (end,) = [m for m in marks if "end" in m["class"].split()]
     assert {"cut", "finding"} <= set(end["class"].split()) and end["data-ending"] == "timeout"
+    axis = dom.split('id="i0-axis"')[1].split('<script type="application/json"')[0]
+    labels = re.findall(r'<span class="label[^"]*"[^>]*>([^<]*)</span>', axis)
+    assert labels == ["0 ms: the request", f"last read: {times[-1]:g} ms", f"ending: timeout, after {times[-1]:g} ms"]
 
 
 @browser
