@@ -342,6 +342,45 @@ def check_memory(args: argparse.Namespace, work: Path) -> None:
             figure(f"{size / 1e6:6.1f} MB body: check peak RSS{state}", ran.rss_mb, "MB", f"{sizes[0]} MB body", base)
         figure(f"{size / 1e6:6.1f} MB body: check time", ran.seconds, "s")
         figure(f"{size / 1e6:6.1f} MB body: peak RSS per MB of body", ran.rss_mb / (size / 1e6), "MB/MB")
+    _check_phases(work, 16 if args.quick else 64)
+
+
+def _check_phases(work: Path, mb: int) -> None:
+    """In process: what each part of the oracle allocates at its peak (tracemalloc), against the body's size."""
+    import tracemalloc
+
+    try:
+        from recorder.judge.latency import holds
+        from recorder.judge.oracle import conservation, coverage
+        from recorder.replay import replay
+        from recorder.tape import load
+    except ImportError:  # an older tree
+        return
+    sse, cassette = work / "phases.sse", work / "phases.yaml"
+    size = big_text_stream(sse, mb, 256)  # small events: what a phase keeps per payload shows
+    import_cassette(sse, cassette)
+    sse.unlink()
+    loaded = load(cassette)
+    cassette.unlink()
+    note(f"{size / 1e6:.1f} MB body in {len(loaded.interactions[0].response.quirktape.offsets or [])} reads:")
+    run = None
+
+    def reference() -> None:
+        nonlocal run
+        run = replay(loaded)
+
+    for label, fn in (
+        ("the reference translation (events + IR, kept)", reference),
+        ("coverage", lambda: coverage(loaded, 0)),
+        ("conservation", lambda: conservation(run)),
+        ("latency", lambda: holds(loaded, 0)),
+    ):
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        fn()
+        peak = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.stop()
+        figure(f"  {label}: tracemalloc peak", peak / 1e6, "MB", "the body", size / 1e6)
 
 
 def transport(args: argparse.Namespace, work: Path) -> None:

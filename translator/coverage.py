@@ -13,7 +13,7 @@ the oracle runs it over a trace of ``(event, payload, facts)``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,24 +186,50 @@ AFTER_END = "quirktape.after-end"
 
 def trace_findings(dialect: Any, trace: Trace, whole: bool) -> list[Finding]:
     """Every finding for a translation's trace, each path prefixed with the payload's number."""
-    node = dialect.response_fields if whole else dialect.fields
-    found: list[Finding] = []
-    absorbed = 0
-    for n, (event, data, facts, count) in enumerate(trace):
-        label = f"payload {n}"
-        held, absorbed = count != absorbed, count
+    walk = TraceWalk(dialect, whole)
+    for entry in trace:
+        walk.append(entry)
+    return walk.findings
+
+
+class TraceWalk:
+    """``trace_findings`` one payload at a time: a ``Translator``'s trace that keeps no payload.
+
+    Put in place of the translator's trace list (it only ever appends), it judges each payload as
+    the framing yields it, so coverage holds the findings, not the body. ``whole`` may be a function,
+    asked at each payload: whether the body is being read as a complete response.
+    """
+
+    __slots__ = ("dialect", "whole", "findings", "count", "_absorbed")
+
+    def __init__(self, dialect: Any, whole: bool | Callable[[], bool] = False) -> None:
+        self.dialect, self.whole = dialect, whole
+        self.findings: list[Finding] = []
+        self.count = 0  # payloads seen
+        self._absorbed = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def append(self, entry: tuple) -> None:
+        event, data, facts, count = entry
+        dialect, found = self.dialect, self.findings
+        label = f"payload {self.count}"
+        self.count += 1
+        held, self._absorbed = count != self._absorbed, count
         if event == AFTER_END:
-            continue
+            return
         if event not in (None, "message") and event not in dialect.events:
             if carries(data.strip()):
                 found.append(Finding(f"{label} (event: {event})", "a named event this dialect does not read"))
-            continue
+            return
         if event is not None and dialect.events.get(event) != READ and event != "message":
-            continue  # a declared metadata event
+            return  # a declared metadata event
         try:
             payload = json.loads(data)
         except (ValueError, RecursionError):
-            continue  # not JSON: the translator reported it as an upstream error
+            return  # not JSON: the translator reported it as an upstream error
+        whole = self.whole() if callable(self.whole) else self.whole
+        node = dialect.response_fields if whole else dialect.fields
         for finding in payload_findings(payload, node, facts, held):
             found.append(Finding(f"{label} {finding.path}", finding.why, finding.gap))
-    return found

@@ -11,13 +11,17 @@ the two, and the number of upstream reads in between.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from translator import Translator
 from translator.ir import REASONING, TEXT, TOOL
 
 from ..replay import rechunk
+from ..replay.playback import body_of
 from ..tape import Cassette
 
 UNITS = ("text", "reasoning", "tool start", "tool arguments")
@@ -78,19 +82,23 @@ def holds(cassette: Cassette, index: int) -> list[Hold]:
     """
     response = cassette.interactions[index].response
     tape = response.quirktape
-    pieces = rechunk(response.raw, "recorded", tape.offsets)
+    pieces = rechunk(body_of(response), "recorded", tape.offsets)
     options = cassette.metadata.options or None
     translator = Translator(tape.dialect, status=response.status.code, options=options, keep_ir=True)
+    ir = translator.ir
+    assert ir is not None
     held_calls = getattr(translator.parser, "calls_held", lambda: 0)
     seen: set = set()
     named: list[int] = []  # reads at which a held call was named, oldest first
-    up: list[list[int]] = [[] for _ in UNITS]
-    out: list[list[int]] = [[] for _ in UNITS]
+    up = [array("q") for _ in UNITS]  # per read, cumulative: compact, as there is one entry per upstream read
+    out = [array("q") for _ in UNITS]
     totals_up, totals_out = [0] * len(UNITS), [0] * len(UNITS)
-    for read, piece in enumerate([*pieces, None]):
-        before, held = len(translator.ir), held_calls()
+    reads = 0
+    for read, piece in enumerate(chain(pieces, (None,))):
+        held = held_calls()
         events = translator.feed(piece) if piece is not None else translator.close(tape.ending)
-        arrived = _upstream_units(translator.ir[before:], seen)
+        arrived = _upstream_units(ir, seen)
+        ir.clear()  # the facts of this read are counted: none is kept
         if held_calls() > held:
             named.append(read)
         for k, (u, o) in enumerate(zip(arrived, _output_units(events))):
@@ -103,11 +111,12 @@ def holds(cassette: Cassette, index: int) -> list[Hold]:
                 first = named.pop(0)
                 for r in range(first, read):
                     up[2][r] += 1
-    times = tape.t_ms or [0.0] * max(len(pieces), 1)
+        reads = read
+    times = tape.t_ms or [0.0] * max(reads, 1)
     return [_worst(unit, up[k], out[k], times) for k, unit in enumerate(UNITS) if totals_up[k]]
 
 
-def _worst(unit: str, up: list[int], out: list[int], times: list[float]) -> Hold:
+def _worst(unit: str, up: Sequence[int], out: Sequence[int], times: Sequence[float]) -> Hold:
     """The longest wait between a unit's arrival (``up``: cumulative per read) and its emission (``out``)."""
     worst, last = Hold(unit, 0, 0.0), len(times) - 1
     for r in range(len(out)):

@@ -42,11 +42,11 @@ from translator import (
     translate_stream,
     violations,
 )
-from translator.coverage import trace_findings
+from translator.coverage import TraceWalk
 from translator.ir import CITATION, DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, TEXT, TOOL
 
 from ..replay import Replay, TranslateFn, TranslatorFailed, pick, rechunk, replay, stream_events
-from ..replay.playback import body_of
+from ..replay.playback import Pieces, body_of
 from ..tape import Cassette, CassetteError, Expect, Interaction
 from .latency import holds
 
@@ -152,14 +152,40 @@ def _deltas(events: list[dict], dtype: str, key: str) -> list:
     return [value for _, value in _deltas_at(events, dtype, key)]
 
 
-def _deltas_at(events: list[dict], dtype: str, key: str) -> list[tuple[int, Any]]:
-    """``_deltas`` with the position of each event, so that a finding can say which event it is about."""
-    out = []
+def _deltas_at(events: list[dict], dtype: str, key: str, lazy: bool = False) -> Any:
+    """``_deltas`` with the position of each event, so that a finding can say which event it is about.
+
+    ``lazy``: an iterator, not a list (a text's deltas are joined without a tuple per event kept).
+    """
+    found = _each_delta(events, dtype, key)
+    return found if lazy else list(found)
+
+
+def _each_delta(events: list[dict], dtype: str, key: str) -> Iterator[tuple[int, Any]]:
     for pos, e in enumerate(events):
         delta = e.get("delta") if e.get("type") == "content_block_delta" else None
         if isinstance(delta, dict) and delta.get("type") == dtype:
-            out.append((pos, delta.get(key)))
-    return out
+            yield pos, delta.get(key)
+
+
+def _same_text(a: Iterator[str], b: Iterator[str]) -> bool:
+    """Whether two runs of strings join to the same text, compared piece by piece (neither is joined)."""
+    x, i, y, j = "", 0, "", 0
+    while True:
+        while i == len(x):
+            x, i = next(a, None), 0
+            if x is None:
+                break
+        while j == len(y):
+            y, j = next(b, None), 0
+            if y is None:
+                break
+        if x is None or y is None:
+            return x is None and y is None
+        n = min(len(x) - i, len(y) - j)
+        if x[i : i + n] != y[j : j + n]:
+            return False
+        i, j = i + n, j + n
 
 
 def _differs_at(a: Sequence, b: Sequence) -> int:
@@ -224,11 +250,13 @@ def conservation(run: Replay) -> list[Finding]:
         (TEXT, "text_delta", "text", "text"),
         (REASONING, "thinking_delta", "thinking", "reasoning"),
     ):
-        facts = [(k, f[1]) for k, f in enumerate(ir) if f[0] == kind]
-        sent = [(k, t) for k, t in _deltas_at(events, dtype, key) if isinstance(t, str)]
-        upstream, output = "".join(t for _, t in facts), "".join(t for _, t in sent)
-        if upstream != output:
-            i = _differs_at(upstream, output)  # placed at the fact and the event holding the first difference
+        upstream_parts = (f[1] for f in ir if f[0] == kind)
+        output_parts = (t for _, t in _deltas_at(events, dtype, key, lazy=True) if isinstance(t, str))
+        if not _same_text(upstream_parts, output_parts):  # placed at the fact and event of the first difference
+            facts = [(k, f[1]) for k, f in enumerate(ir) if f[0] == kind]
+            sent = [(k, t) for k, t in _deltas_at(events, dtype, key) if isinstance(t, str)]
+            upstream, output = "".join(t for _, t in facts), "".join(t for _, t in sent)
+            i = _differs_at(upstream, output)
             at = Location(fact=_holding(facts, i), event=_holding(sent, i))
             detail = f"{label} {_first_difference(upstream, output)}"
             found.append(Finding("data", _text_kind(label, upstream, output), detail, at=at))
@@ -450,15 +478,30 @@ def coverage(cassette: Cassette, index: int) -> list[Finding]:
             options=cassette.metadata.options or None,
             trace=True,
         )
-        translator.feed(response.raw)
+        # each payload is judged as it is framed, and neither the trace nor the IR is kept: coverage
+        # holds its findings, not the body (fed in bounded slices, so no read's events pile up either)
+        walk = translator.trace = TraceWalk(translator.dialect, lambda: translator.whole is not None)
+        translator.ir = _Dropped()
+        body = body_of(response)
+        for piece in Pieces(body, range(0, len(body), _SLICE)):
+            translator.feed(piece)
         translator.close(response.quirktape.ending)
     except ValueError as exc:
         return [Finding("data", "unread", str(exc))]
-    whole = translator.whole is not None
-    return [
-        Finding("data", "unread", str(f), warn=f.gap, at=_at_payload(f.path))
-        for f in trace_findings(translator.dialect, translator.trace or [], whole)
-    ]
+    return [Finding("data", "unread", str(f), warn=f.gap, at=_at_payload(f.path)) for f in walk.findings]
+
+
+_SLICE = 1 << 16
+"""The bytes coverage feeds at a time."""
+
+
+class _Dropped:
+    """An IR list that keeps nothing (coverage reads the facts from its trace, one payload at a time)."""
+
+    __slots__ = ()
+
+    def extend(self, facts: object) -> None:
+        pass
 
 
 _PAYLOAD = re.compile(r"payload (\d+)\b")

@@ -1,0 +1,78 @@
+"""The oracle's memory against body size: the parts that read a body payload by payload keep nothing of it.
+
+Measured in process with tracemalloc (no timings): the peak above what the loaded cassette itself
+holds, for a body eight times larger, stays within twice the smaller one's plus a constant.
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from collections.abc import Callable
+
+from recorder.judge.latency import holds
+from recorder.judge.oracle import conservation, coverage
+from recorder.replay import replay
+from recorder.tape import Body, Cassette, Interaction, Request, Response, Status, Tape
+
+TEXT = "lorem ipsum dolor sit amet " * 8  # about 220 characters per chunk
+
+
+def _cassette(chunks: int) -> Cassette:
+    frames = ['data: {"id":"c1","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n']
+    frame = "data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": TEXT}}]}) + "\n\n"
+    frames += [frame] * chunks
+    frames.append('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+    offsets, at = [], 0
+    for f in frames:
+        offsets.append(at)
+        at += len(f)
+    response = Response(
+        status=Status(code=200, message="OK"),
+        headers={"content-type": ["text/event-stream"]},
+        body=Body(string="".join(frames)),
+        quirktape=Tape(dialect="openai", ending="done", offsets=offsets),
+    )
+    request = Request(method="POST", uri="http://127.0.0.1/v1/chat/completions")
+    return Cassette(interactions=[Interaction(request=request, response=response)])
+
+
+def _peak_above(fn: Callable[[], object]) -> int:
+    """The bytes ``fn`` allocates at its peak, above what was allocated when it was called."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        fn()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+SMALL, LARGE = 4_000, 32_000  # about 1 MB and 8 MB of body
+CONSTANT = 1 << 20
+
+
+def test_coverage_is_flat_in_body_size() -> None:
+    small, large = _cassette(SMALL), _cassette(LARGE)
+    assert coverage(small, 0) == [] and coverage(large, 0) == []
+    a, b = _peak_above(lambda: coverage(small, 0)), _peak_above(lambda: coverage(large, 0))
+    assert b <= 2 * a + CONSTANT, (a, b)
+
+
+def test_latency_keeps_counts_not_reads() -> None:
+    """Latency keeps eight counts per upstream read (compact arrays), not the reads, the events or the IR."""
+    large = _cassette(LARGE)
+    reads = len(large.interactions[0].response.quirktape.offsets or [])
+    body = len(large.interactions[0].response.body.string)
+    peak = _peak_above(lambda: holds(large, 0))
+    assert peak <= 8 * 8 * 2 * reads + CONSTANT, (peak, reads)  # arrays grow by doubling at most
+    assert peak < body / 2, (peak, body)
+
+
+def test_conservation_keeps_no_tuple_per_event() -> None:
+    """A conserved text is joined once on each side: the peak is the two texts, not a pair per delta."""
+    run = replay(_cassette(LARGE))
+    assert conservation(run) == []
+    text = LARGE * len(TEXT)
+    assert _peak_above(lambda: conservation(run)) <= 3 * text + CONSTANT
