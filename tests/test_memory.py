@@ -10,8 +10,10 @@ import json
 import tracemalloc
 from collections.abc import Callable
 
+import pytest
+
 from recorder.judge.latency import holds
-from recorder.judge.oracle import conservation, coverage
+from recorder.judge.oracle import check_cassette, conservation, coverage, sdk_problems
 from recorder.replay import replay
 from recorder.tape import Body, Cassette, Interaction, Request, Response, Status, Tape
 
@@ -76,3 +78,67 @@ def test_conservation_keeps_no_tuple_per_event() -> None:
     assert conservation(run) == []
     text = LARGE * len(TEXT)
     assert _peak_above(lambda: conservation(run)) <= 3 * text + CONSTANT
+
+
+def _tiny_cassette(chunks: int) -> Cassette:
+    """Many small chunks (a few characters of text each): what is kept per event, not per character, shows."""
+    cassette = _cassette(0)
+    response = cassette.interactions[0].response
+    head, tail = response.body.string.split("\n\n", 1)
+    frames = [head + "\n\n"]
+    frames += [
+        "data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": f" t{i % 97}"}}]}) + "\n\n"
+        for i in range(chunks)
+    ]
+    frames.append(tail)
+    offsets, at = [], 0
+    for f in frames:
+        offsets.append(at)
+        at += len(f)
+    response.body = Body(string="".join(frames))
+    response.quirktape = Tape(dialect="openai", ending="done", offsets=offsets)
+    return cassette
+
+
+def test_check_holds_the_reference_translation_compactly() -> None:
+    """quirktape's own translation is held for the whole check, a text delta as its string: well under the
+    half kilobyte per chunk a list of event dicts and fact tuples takes."""
+    chunks = 8_000
+    cassette = _tiny_cassette(chunks)
+    results: dict[str, str] = {}
+    peak = _peak_above(lambda: results.update((c.invariant, c.status) for c in check_cassette(cassette)))
+    assert results["grammar"] == results["conservation"] == results["rechunk"] == "ok", results
+    assert peak <= 250 * chunks + CONSTANT, (peak, peak / chunks)
+
+
+def test_sdk_check_parses_a_long_tool_input_once() -> None:
+    """The SDK re-parses a tool's input after every delta; the check gives its verdicts without doing so."""
+    jiter = pytest.importorskip("jiter")
+    parts = ['{"items": ['] + [f'{{"n": {i}, "s": "x{i}"}}, ' for i in range(5_000)] + ['{"n": -1}]}']
+    events = [{"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "input": {}}}]
+    events += [
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": p}}
+        for p in parts
+    ]
+    events.append({"type": "content_block_stop", "index": 0})
+    text = sum(len(p) for p in parts)
+    parsed = []
+    real = jiter.from_json
+
+    def counting(data: bytes, **kwargs: object) -> object:
+        parsed.append(len(data))
+        return real(data, **kwargs)
+
+    broken = [
+        *events[:-2],
+        {**events[-2], "delta": {"type": "input_json_delta", "partial_json": '{"n": ]}'}},
+        events[-1],
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jiter, "from_json", counting)
+        assert sdk_problems(events) == []
+        assert sum(parsed) <= 2 * text, (sum(parsed), text)
+        parsed.clear()
+        found = sdk_problems(broken)
+        assert len(found) == 1 and found[0].startswith(f"event {len(broken) - 2}:"), found
+        assert sum(parsed) <= 20 * text, (sum(parsed), text)  # halving: a few whole parses, not one per delta

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,7 +47,7 @@ from translator.coverage import TraceWalk
 from translator.ir import CITATION, DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, TEXT, TOOL
 
 from ..replay import Replay, TranslateFn, TranslatorFailed, pick, rechunk, replay, stream_events
-from ..replay.playback import Pieces, body_of
+from ..replay.playback import Pieces, _told, body_of
 from ..tape import Cassette, CassetteError, Expect, Interaction
 from .latency import holds
 
@@ -520,26 +521,75 @@ def _at_event(problem: str) -> Location | None:
     return Location(event=int(found.group(1))) if found else None
 
 
-def sdk_problems(events: list[dict]) -> list[str]:
-    """Tool input the official SDK cannot parse: it re-parses the growing buffer after every delta, strictly."""
+def sdk_problems(events: Iterable[dict]) -> list[str]:
+    """Tool input the official SDK cannot parse: it re-parses the growing buffer after every delta, strictly.
+
+    The same verdicts without the quadratic re-parse: a block's input is judged once, whole, when
+    its block is over (a new start at its index, or the events' end). Whole input that starts an
+    object or an array and parses is accepted at every delta too (the SDK's partial parser accepts
+    every prefix of what it accepts, once a container has begun); when it does not parse, the first
+    delta at which it stops parsing is found by halving (once one prefix fails, every longer one
+    does). Input that is not a container, or judged without jiter, is read delta by delta as the SDK
+    reads it.
+    """
     try:
         from jiter import from_json  # the SDK's own parser, when the SDK is installed
     except ImportError:
         from_json = None
-    problems, buffers = [], {}
+    problems: list[tuple[int, str]] = []
+    buffers: dict[Any, list[tuple[int, str]]] = {}  # index -> (event position, partial_json) of each delta
     for pos, event in enumerate(events):
         if event.get("type") == "content_block_start" and (event.get("content_block") or {}).get("type") == "tool_use":
-            buffers[event.get("index")] = ""
+            index = event.get("index")
+            if index in buffers:
+                problems += _sdk_rejects(buffers.pop(index), from_json)
+            buffers[index] = []
         elif event.get("type") == "content_block_delta" and event.get("index") in buffers:
             part = (event.get("delta") or {}).get("partial_json")
-            if not isinstance(part, str):
+            if isinstance(part, str):
+                buffers[event["index"]].append((pos, part))
+    for parts in buffers.values():
+        problems += _sdk_rejects(parts, from_json)
+    return [problem for _, problem in sorted(problems, key=lambda p: p[0])]
+
+
+def _sdk_rejects(parts: list[tuple[int, str]], from_json: Any) -> list[tuple[int, str]]:
+    """The first delta of one block at which the SDK cannot parse the input so far (position, problem), if any."""
+    text = "".join(part for _, part in parts)
+    if from_json is not None and text.lstrip()[:1] in ("{", "["):
+        if _strict_problem(text, from_json) is None:
+            return []
+        ends = list(_running_ends(parts))
+        lo, hi = 0, len(parts) - 1  # the whole text fails: the first failing prefix is in [lo, hi]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if _strict_problem(text[: ends[mid]], from_json) is None:
+                lo = mid + 1
+            else:
+                hi = mid
+        return [_sdk_problem(parts[lo][0], text[: ends[lo]], from_json)]
+    seen, flagged = "", False
+    for pos, part in parts:
+        seen += part
+        if from_json is None and not flagged:  # without jiter only surrogate escapes are judged: look for one
+            tail = seen[-(len(part) + 5) :].lower()
+            flagged = "\\ud8" in tail or "\\udc" in tail
+            if not flagged:
                 continue
-            text = buffers[event["index"]] = buffers[event["index"]] + part
-            problem = _strict_problem(text, from_json)
-            if problem:
-                problems.append(f"event {pos}: the SDK cannot parse the tool input {text[-60:]!r}: {problem}")
-                buffers.pop(event["index"])
-    return problems
+        if _strict_problem(seen, from_json):
+            return [_sdk_problem(pos, seen, from_json)]
+    return []
+
+
+def _running_ends(parts: list[tuple[int, str]]) -> Iterator[int]:
+    end = 0
+    for _, part in parts:
+        end += len(part)
+        yield end
+
+
+def _sdk_problem(pos: int, text: str, from_json: Any) -> tuple[int, str]:
+    return pos, f"event {pos}: the SDK cannot parse the tool input {text[-60:]!r}: {_strict_problem(text, from_json)}"
 
 
 def _strict_problem(text: str, from_json: Any) -> str | None:
@@ -628,7 +678,10 @@ def check_cassette(
     foreign = translate is not translate_stream if foreign is None else foreign
     results = {name: Check(name, True) for name in INVARIANTS}
     try:
-        runs = [replay(cassette, i, translate=translate) for i in range(len(cassette.interactions))]
+        if translate is translate_stream:  # quirktape's own translation is held for the whole check: compactly
+            runs = [_own_replay(cassette, i) for i in range(len(cassette.interactions))]
+        else:
+            runs = [replay(cassette, i, translate=translate) for i in range(len(cassette.interactions))]
     except TranslatorFailed as exc:
         for name in INVARIANTS[2:]:
             results[name].ok = None
@@ -751,14 +804,15 @@ def _rechunked(cassette: Cassette, run: Replay, strategy: str, translate: Transl
     return replay(cassette, run.index, strategy, translate=translate).events
 
 
-def _same_events(want: list[dict], events: Iterator[dict]) -> bool:
-    n = len(want)
-    i = 0
+def _same_events(want: Sequence[dict], events: Iterator[dict]) -> bool:
+    wanted = iter(want)
     for event in events:
-        if i == n or event != want[i]:
+        if event != next(wanted, _END):
             return False
-        i += 1
-    return i == n
+    return next(wanted, _END) is _END
+
+
+_END = object()
 
 
 def _request_key(interaction: Interaction) -> tuple[str, str]:
@@ -798,6 +852,122 @@ def first_event_difference(a: list[dict], b: list[dict]) -> str:
     if i < min(len(a), len(b)):
         return f"event {i}: {json.dumps(a[i])[:120]} vs {json.dumps(b[i])[:120]}"
     return f"{len(a)} vs {len(b)} events"
+
+
+# -- quirktape's own translation, kept compact ---------------------------------------------------
+
+
+class _Compact(Sequence):
+    """A list of events or IR facts that keeps its commonest item (a text delta, a text fact) as its string.
+
+    Every other item is kept as it is; each text item is made again, equal to the one the translator
+    made, when it is read. What the oracle holds of quirktape's own translation for the whole check.
+    """
+
+    __slots__ = ("_items", "_index", "_make")
+
+    def __init__(self, make: Any) -> None:
+        self._items: list = []  # the text (a str) of a text item, else the item itself
+        self._index = array("q")  # a text delta's block index (0 for anything else)
+        self._make = make  # (text, index) -> the item
+
+    def append(self, item: Any) -> None:
+        raise NotImplementedError
+
+    def extend(self, items: Iterable) -> None:
+        for item in items:
+            self.append(item)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator:
+        make = self._make
+        for item, index in zip(self._items, self._index):
+            yield make(item, index) if type(item) is str else item
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        item = self._items[i]
+        return self._make(item, self._index[i]) if type(item) is str else item
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (list, tuple, _Compact)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _Events(_Compact):
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(_text_delta)
+
+    def append(self, event: Any) -> None:
+        delta = event.get("delta") if type(event) is dict and len(event) == 3 else None
+        if (
+            type(delta) is dict
+            and len(delta) == 2
+            and delta.get("type") == "text_delta"
+            and type(delta.get("text")) is str
+            and type(event.get("index")) is int
+            and event.get("type") == "content_block_delta"
+            and list(event) == ["type", "index", "delta"]
+            and list(delta) == ["type", "text"]
+        ):
+            self._items.append(delta["text"])
+            self._index.append(event["index"])
+        else:
+            self._items.append(event)
+            self._index.append(0)
+
+
+def _text_delta(text: str, index: int) -> dict:
+    return {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}
+
+
+class _Facts(_Compact):
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(_text_fact)
+
+    def append(self, fact: Any) -> None:
+        plain = type(fact) is tuple and len(fact) == 2 and fact[0] is TEXT and type(fact[1]) is str
+        self._items.append(fact[1] if plain else fact)
+        self._index.append(0)
+
+
+def _text_fact(text: str, _: int) -> tuple:
+    return (TEXT, text)
+
+
+def _own_replay(cassette: Cassette, index: int) -> Replay:
+    """``replay`` with quirktape's translator, its events and IR kept compact as they are made (same errors)."""
+    interaction = cassette.interactions[index]
+    response = interaction.response
+    tape = _told(index, interaction)
+    pieces = rechunk(body_of(response), "recorded", tape.offsets)
+    events, ir = _Events(), _Facts()
+    try:
+        translator = Translator(
+            tape.dialect, status=response.status.code, options=cassette.metadata.options or None, keep_ir=True
+        )
+        made = translator.ir
+        for piece in pieces:
+            events.extend(translator.feed(piece))
+            ir.extend(made)
+            made.clear()
+        events.extend(translator.close(tape.ending))
+        ir.extend(made)
+    except ValueError as exc:  # unknown dialect or option: bad input, not a crash
+        raise CassetteError(str(exc)) from None
+    except Exception as exc:  # as ``replay`` reports it
+        raise TranslatorFailed(f"the translator raised {type(exc).__name__}: {exc}") from None
+    return Replay(index, interaction, events, ir)  # type: ignore[arg-type]
 
 
 # -- where findings happened --------------------------------------------------------------------
