@@ -10,26 +10,29 @@ The package is grouped by role, each group importing only those below it
 
 ``recorder.replay`` here is the ``replay`` function, as it always was; the group's modules are
 reached with ``from recorder.replay.<module> import ...`` (or ``from recorder.replay import ...``).
+
+Every name below is imported on first use (``_lazy``): ``import recorder`` loads nothing, and a
+command that judges nothing never loads the judge.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .replay import ReplayTransport, rechunk, replay
-from .tape import Cassette, CassetteError, load, save
+from ._lazy import lazy_package
 
 if TYPE_CHECKING:
     from .judge import check_cassette
+    from .replay import ReplayTransport, rechunk, replay
+    from .tape import Cassette, CassetteError, load, save
 
 __all__ = ["Cassette", "CassetteError", "ReplayTransport", "check_cassette", "load", "rechunk", "replay", "save"]
 
-
-def __getattr__(name: str) -> Any:
-    """``check_cassette`` on first use (PEP 562): a command that judges nothing never loads the judge."""
-    if name == "check_cassette":
-        from .judge import check_cassette
-
-        globals()[name] = check_cassette
-        return check_cassette
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+lazy_package(
+    __name__,
+    {
+        ".judge": ("check_cassette",),
+        ".replay": ("ReplayTransport", "rechunk", "replay"),
+        ".tape": ("Cassette", "CassetteError", "load", "save"),
+    },
+)

@@ -7,73 +7,96 @@ one-line message and never a traceback.
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
-import yaml
 
-from translator import accumulate, encode_sse, translate_stream
+from .tape.redact import scrub_text
 
-from .capture import FORMATS, import_files
-from .capture.wire import DEFAULT_TIMEOUT
-from .judge import (
-    DIFFERS,
-    SHRINKABLE,
-    VARIANTS,
-    answers,
-    captured,
-    catalogue_coverage,
-    check_cassette,
-    event_diff,
-    fails,
-    mutate,
-    read_output,
-    report,
-    shrink,
-    view,
-)
-from .library import LibraryMissing, library_root
-from .replay import DEFAULT_MATCH, load_translator, pick, replay, stream_events
-from .tape import (
-    UPSTREAMS,
-    CassetteError,
-    dumps,
-    iter_cassette_paths,
-    load,
-    redact_url,
-    safe_dumps,
-    save,
-    scrub_text,
-    url_secrets,
-    write_atomic,
-)
+# A command imports what it uses, when it runs: ``--help`` loads no cassette model, ``replay`` no judge
+# and no importer, and only ``serve``, ``proxy``, ``record``, ``gateway`` and ``gauntlet`` load httpx,
+# starlette or uvicorn. The names below call into their modules, imported on first call; constants an
+# option needs (its choices, its default) are read when that command's options are parsed or shown.
+
+
+def _module(name: str):
+    """``recorder<name>`` (``name`` is relative: ``".tape"``), imported by the import statement's own path."""
+    name = __package__ + name
+    __import__(name)
+    return sys.modules[name]
 
 
 def _lazy(module: str, name: str):
-    """``module.name``, imported when first called: the commands that serve, proxy, record or run the
-    gauntlet load httpx, starlette and uvicorn; the others (import, replay, check, …) never do."""
+    """``module.name``, imported when first called."""
 
     def call(*args, **kwargs):
-        return getattr(importlib.import_module(module, __package__), name)(*args, **kwargs)
+        return getattr(_module(module), name)(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = name
     return call
 
 
+class _Choice(click.Choice):
+    """A ``click.Choice`` whose values are read when its command's options are parsed or its help shown."""
+
+    def __init__(self, values: Callable[[], Iterable[str]]) -> None:
+        self.case_sensitive, self._values = True, values  # click.Choice.__init__ would read them now
+
+    @functools.cached_property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self._values())
+
+
+class _Default:
+    """An option's default read from its module when its command runs (or shows it, in its help)."""
+
+    def __init__(self, value: Callable[[], object]) -> None:
+        self._value = value
+
+    def __call__(self) -> object:
+        return self._value()
+
+    def __str__(self) -> str:
+        return str(self._value())
+
+
+def _cassette_error() -> tuple[type[Exception], ...]:
+    """What ``except`` catches as a ``CassetteError``: the class once a cassette was read, before that
+    nothing (none can have been raised), so that naming it loads no cassette model."""
+    cassette = sys.modules.get(__package__ + ".tape.cassette")
+    return (cassette.CassetteError,) if cassette else ()
+
+
+import_files = _lazy(".capture", "import_files")
+record = _lazy(".capture", "record")
 gateway_app = _lazy(".capture.gateway", "gateway_app")
 proxy_app = _lazy(".capture.proxy", "proxy_app")
-record = _lazy(".capture.record", "record")
+answers = _lazy(".judge", "answers")
+captured = _lazy(".judge", "captured")
+catalogue_coverage = _lazy(".judge", "catalogue_coverage")
+check_cassette = _lazy(".judge", "check_cassette")
+event_diff = _lazy(".judge", "event_diff")
+fails = _lazy(".judge", "fails")
+mutate = _lazy(".judge", "mutate")
+read_output = _lazy(".judge", "read_output")
+report = _lazy(".judge", "report")
+shrink = _lazy(".judge", "shrink")
+view = _lazy(".judge", "view")
 gauntlet_cases = _lazy(".judge.gauntlet", "cases")
 changes = _lazy(".judge.gauntlet", "changes")
 gauntlet = _lazy(".judge.gauntlet", "gauntlet")
 litellm_config = _lazy(".judge.gauntlet", "litellm_config")
+load_translator = _lazy(".replay", "load_translator")
+pick = _lazy(".replay", "pick")
+replay = _lazy(".replay", "replay")
+stream_events = _lazy(".replay", "stream_events")
 bind = _lazy(".replay.asgi", "bind")
 serve_forever = _lazy(".replay.asgi", "serve_forever")
 url_of = _lazy(".replay.asgi", "url_of")
@@ -81,6 +104,17 @@ anthropic_app = _lazy(".replay.serve", "anthropic_app")
 library = _lazy(".replay.serve", "library")
 routes = _lazy(".replay.serve", "routes")
 serve_app = _lazy(".replay.serve", "serve_app")
+dumps = _lazy(".tape", "dumps")
+iter_cassette_paths = _lazy(".tape", "iter_cassette_paths")
+load = _lazy(".tape", "load")
+redact_url = _lazy(".tape", "redact_url")
+safe_dumps = _lazy(".tape", "safe_dumps")
+save = _lazy(".tape", "save")
+url_secrets = _lazy(".tape", "url_secrets")
+write_atomic = _lazy(".tape", "write_atomic")
+
+DIALECT = _Choice(lambda: _module(".tape").UPSTREAMS)
+"""The dialects an upstream may speak (``--dialect``): the translator's, as ``recorder.tape.UPSTREAMS`` has them."""
 
 EXAMPLES = {
     "import": "quirktape import stream.sse -o cassettes/vllm/my-quirk.yaml --provider vllm --tag MIX-04",
@@ -111,7 +145,11 @@ TRANSLATOR = click.option(
 
 
 def _translator(spec: str | None):
-    return load_translator(spec) if spec else translate_stream
+    if spec:
+        return load_translator(spec)
+    from translator import translate_stream  # the function itself: the oracle tells its own translator by identity
+
+    return translate_stream
 
 
 class BadInput(click.ClickException):
@@ -135,6 +173,8 @@ def _library_paths(paths: tuple[str, ...] | list[str], use_library: bool) -> lis
     """
     if not use_library:
         return list(paths)
+    from .library import LibraryMissing, library_root
+
     try:
         root = library_root()
     except LibraryMissing as exc:
@@ -290,16 +330,16 @@ def cli() -> None:
     "fmt",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", *FORMATS, "markdown", "quirktape"]),
+    type=_Choice(lambda: ["auto", *_module(".capture").FORMATS, "markdown", "quirktape"]),
     help="Input format (of every input).",
 )
 @click.option(
     "--dialect",
     "upstream",
-    type=click.Choice(UPSTREAMS),
+    type=DIALECT,
     help="The upstream's wire dialect: needed when the input does not tell it, and overrides what it tells.",
 )
-@click.option("--upstream", "old_dialect", hidden=True, type=click.Choice(UPSTREAMS))
+@click.option("--upstream", "old_dialect", hidden=True, type=DIALECT)
 @click.option("--interaction", type=int, help="Keep only this LLM exchange (0-based, counted across the inputs).")
 @click.option("--title")
 @click.option("--source", help="Where the bytes came from (default: the input paths).")
@@ -342,6 +382,8 @@ def import_cmd(input_paths, output, fmt, upstream, interaction, title, source, p
 @TRANSLATOR
 def replay_cmd(cassette_path, fmt, rechunk, interaction, translator_spec):
     """Feed a cassette through the translator and print the Anthropic side."""
+    from translator import accumulate, encode_sse
+
     cassette = load(cassette_path)
     if translator_spec:
         events = iter(replay(cassette, interaction, rechunk, translate=_translator(translator_spec)).events)
@@ -415,7 +457,7 @@ def check_cmd(
             if output_path:
                 cassette.interactions = [cassette.interactions[pick(cassette, interaction)]]
             checks = check_cassette(cassette, translate, strict=strict, max_holdback_ms=max_holdback_ms)
-        except CassetteError as exc:
+        except _cassette_error() as exc:
             results.append((path, _one_line(exc, path)))
             continue
         tags.update(cassette.metadata.tags)
@@ -450,7 +492,7 @@ def _captured(output_path: str, files: list[Path], translator_spec: str | None, 
         raise BadInput(f"{output_path}: cannot read: {exc.strerror or exc}") from None
     try:
         return captured(read_output(body))
-    except CassetteError as exc:
+    except _cassette_error() as exc:
         raise BadInput(f"{output_path}: {exc}") from None
 
 
@@ -609,7 +651,8 @@ RECORDED = ("openai", "gemini", "responses")
 @click.option("--both", "both", is_flag=True, help="Record both (default): the twin that proves stream = non-stream.")
 @click.option(
     "--timeout",
-    default=DEFAULT_TIMEOUT,
+    default=_Default(lambda: _module(".capture.wire").DEFAULT_TIMEOUT),
+    type=float,
     show_default=True,
     help="Seconds of upstream silence allowed before each read, the first byte included (connecting: 10).",
 )
@@ -773,7 +816,7 @@ def serve_cmd(paths, host, port, pace, match, side, translator_spec, ping_after)
             raise BadInput("--translator applies to --as anthropic (the upstream side sends the recorded bytes)")
         cassette = library(paths)
         try:
-            app = serve_app(cassette, match=match or DEFAULT_MATCH, pace=_pace(pace))
+            app = serve_app(cassette, match=match or _module(".replay").DEFAULT_MATCH, pace=_pace(pace))
         except ValueError as exc:
             raise BadInput(str(exc)) from None
         what = f"{len(cassette.interactions)} interactions"
@@ -868,7 +911,7 @@ def _gateway_dialect(url: str) -> str:
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each upstream read.")
 @click.option(
     "--dialect",
-    type=click.Choice(UPSTREAMS),
+    type=DIALECT,
     help="The upstream's wire dialect, for exchanges whose URL path and payloads do not tell it "
     "(without it those are passed on but not recorded).",
 )
@@ -892,7 +935,13 @@ def proxy_cmd(upstream, out_dir, host, port, timeout, dialect, allow):
 
 @cli.command("mutate", epilog=f"Example: {EXAMPLES['mutate']}")
 @click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
-@click.option("--variant", "names", multiple=True, type=click.Choice(list(VARIANTS)), help="Only these (repeatable).")
+@click.option(
+    "--variant",
+    "names",
+    multiple=True,
+    type=_Choice(lambda: _module(".judge").VARIANTS),
+    help="Only these (repeatable).",
+)
 @click.option("-d", "--out-dir", type=click.Path(file_okay=False), help="Also write each variant as a cassette here.")
 @OLD_OUT_DIR
 @TRANSLATOR
@@ -904,7 +953,7 @@ def mutate_cmd(cassette_path, names, out_dir, translator_spec, allow):
     _printing(allow=allow)
     cassette, translate = load(cassette_path), _translator(translator_spec)
     differs = False
-    for name in names or VARIANTS:
+    for name in names or _module(".judge").VARIANTS:
         variant = mutate(cassette, name)
         if isinstance(variant, str):
             click.echo(f"n/a      {name:15} {variant}")
@@ -1006,7 +1055,9 @@ def view_cmd(cassette_path, output, interaction, translator_spec, strict, max_ho
 @cli.command("shrink", epilog=f"Example: {EXAMPLES['shrink']}")
 @click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
 @click.option(
-    "--invariant", type=click.Choice(SHRINKABLE), help="Which failure to keep (default: the first that fails)."
+    "--invariant",
+    type=_Choice(lambda: _module(".judge").SHRINKABLE),
+    help="Which failure to keep (default: the first that fails).",
 )
 @TRANSLATOR
 @_output_file("Where to write the smaller cassette (- for stdout).")
@@ -1020,8 +1071,9 @@ def shrink_cmd(cassette_path, invariant, translator_spec, output, allow):
         failing = [
             c.invariant for c in check_cassette(cassette, translate) if c.ok is False and c.invariant != "expect"
         ]
-        if not failing and fails(cassette, DIFFERS, translate):
-            failing = [DIFFERS]
+        differs = _module(".judge").DIFFERS
+        if not failing and fails(cassette, differs, translate):
+            failing = [differs]
         if not failing:
             raise BadInput(f"{cassette_path}: the translator fails no invariant here: nothing to shrink")
         invariant = failing[0]
@@ -1137,6 +1189,8 @@ def gauntlet_cmd(
                 "--litellm-config writes a config and exits: no gateway is driven (drop --gateway/--gateway-cmd)"
             )
         config_path = _output(config_path, [*paths, *map(str, iter_cassette_paths(list(paths)))])
+        import yaml
+
         _write(config_path, yaml.safe_dump(litellm_config(all_cases, upstream_url), sort_keys=False))
         if config_path != "-":
             click.echo(f"wrote {config_path} ({len(all_cases)} models on {upstream_url})", err=True)
@@ -1215,7 +1269,7 @@ def _main() -> None:
     except click.ClickException as exc:
         click.echo(f"quirktape: error: {exc.format_message()}", err=True)
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-    except CassetteError as exc:
+    except _cassette_error() as exc:
         click.echo(f"quirktape: error: {exc}", err=True)
         sys.exit(2)
     except OSError as exc:

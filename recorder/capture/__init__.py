@@ -9,32 +9,23 @@
   response);
 - ``recordings``: recorded HTTP traffic (vcrpy and go-vcr cassettes, llama-stack recordings, HAR).
 
+The names below are imported from their modules on first use (``recorder._lazy``): ``import`` loads
+the importers alone, and only ``record``, ``proxy`` and ``gateway`` load httpx (the servers starlette).
+
 Imports ``tape`` only: capturing never judges or replays.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .importers import FORMATS, detect_format, import_bytes, import_file, import_files
-from .record import record  # eager: the submodule shares the name, and importing it later would rebind it
+from .._lazy import lazy_package
 
 if TYPE_CHECKING:
     from .gateway import gateway_app
+    from .importers import FORMATS, detect_format, import_bytes, import_file, import_files
     from .proxy import proxy_app
-
-_LAZY = {"gateway_app": ".gateway", "proxy_app": ".proxy"}
-"""The servers load starlette (and uvicorn to run): imported on first use (PEP 562), not by ``import``."""
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+    from .record import record
 
 __all__ = [
     "FORMATS",
@@ -46,3 +37,13 @@ __all__ = [
     "proxy_app",
     "record",
 ]
+
+lazy_package(
+    __name__,
+    {
+        ".gateway": ("gateway_app",),
+        ".importers": ("FORMATS", "detect_format", "import_bytes", "import_file", "import_files"),
+        ".proxy": ("proxy_app",),
+        ".record": ("record",),
+    },
+)

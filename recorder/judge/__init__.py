@@ -12,30 +12,40 @@
 - ``mutate``: the quirk variants of a cassette (quirks.md part L) and their answers;
 - ``catalogue``: the quirk catalogue's entries, and which of them the cassettes cover.
 
+The names below are imported from their modules on first use (``recorder._lazy``): ``check`` loads
+the oracle and the catalogue, not the view, shrink or mutate.
+
 Imports ``replay`` and ``tape``.
 """
 
-from .captured import captured, read_output
-from .catalogue import coverage as catalogue_coverage  # "coverage" alone is the oracle's invariant
-from .diff import event_diff
-from .mutate import VARIANTS, answers, mutate
-from .oracle import (
-    Check,
-    Finding,
-    Location,
-    Timeline,
-    Unreadable,
-    check_cassette,
-    coverage,
-    expect_from,
-    expect_problems,
-    first_event_difference,
-    sdk_problems,
-    timeline,
-)
-from .report import report
-from .shrink import DIFFERS, SHRINKABLE, fails, shrink
-from .view import view
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_package
+
+if TYPE_CHECKING:
+    from .captured import captured, read_output
+    from .catalogue import coverage as catalogue_coverage  # "coverage" alone is the oracle's invariant
+    from .diff import event_diff
+    from .mutate import VARIANTS, answers, mutate
+    from .oracle import (
+        Check,
+        Finding,
+        Location,
+        Timeline,
+        Unreadable,
+        check_cassette,
+        coverage,
+        expect_from,
+        expect_problems,
+        first_event_difference,
+        sdk_problems,
+        timeline,
+    )
+    from .report import report
+    from .shrink import DIFFERS, SHRINKABLE, fails, shrink
+    from .view import view
 
 __all__ = [
     "DIFFERS",
@@ -64,3 +74,30 @@ __all__ = [
     "timeline",
     "view",
 ]
+
+lazy_package(
+    __name__,
+    {
+        ".captured": ("captured", "read_output"),
+        ".catalogue": ("coverage as catalogue_coverage",),
+        ".diff": ("event_diff",),
+        ".mutate": ("VARIANTS", "answers", "mutate"),
+        ".oracle": (
+            "Check",
+            "Finding",
+            "Location",
+            "Timeline",
+            "Unreadable",
+            "check_cassette",
+            "coverage",
+            "expect_from",
+            "expect_problems",
+            "first_event_difference",
+            "sdk_problems",
+            "timeline",
+        ),
+        ".report": ("report",),
+        ".shrink": ("DIFFERS", "SHRINKABLE", "fails", "shrink"),
+        ".view": ("view",),
+    },
+)

@@ -10,26 +10,34 @@
 - ``serve``: the replay server over real HTTP, impersonating the upstream or a gateway;
 - ``asgi``: running that server (and the proxy) with uvicorn on a socket bound first.
 
-``serve`` and ``asgi`` are imported from their modules (``recorder.replay.serve``,
-``recorder.replay.asgi``), not re-exported here: they load starlette and uvicorn, which
-``import recorder`` and the pytest plugin do not need.
+The names below are imported from their modules on first use (``recorder._lazy``): ``quirktape replay``
+loads ``playback`` alone. ``serve`` and ``asgi`` are imported from their modules
+(``recorder.replay.serve``, ``recorder.replay.asgi``), not re-exported here: they load starlette and
+uvicorn, which ``import recorder`` and the pytest plugin do not need.
 
 Imports ``tape`` only.
 """
 
-from .anthropic_side import FOLLOW_UP, timed_events
-from .playback import (
-    Pieces,
-    Replay,
-    TranslateFn,
-    TranslatorFailed,
-    load_translator,
-    pick,
-    rechunk,
-    replay,
-    stream_events,
-)
-from .transport import DEFAULT_MATCH, ReplayTransport
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_package
+
+if TYPE_CHECKING:
+    from .anthropic_side import FOLLOW_UP, timed_events
+    from .playback import (
+        Pieces,
+        Replay,
+        TranslateFn,
+        TranslatorFailed,
+        load_translator,
+        pick,
+        rechunk,
+        replay,
+        stream_events,
+    )
+    from .transport import DEFAULT_MATCH, ReplayTransport
 
 __all__ = [
     "DEFAULT_MATCH",
@@ -46,3 +54,22 @@ __all__ = [
     "stream_events",
     "timed_events",
 ]
+
+lazy_package(
+    __name__,
+    {
+        ".anthropic_side": ("FOLLOW_UP", "timed_events"),
+        ".playback": (
+            "Pieces",
+            "Replay",
+            "TranslateFn",
+            "TranslatorFailed",
+            "load_translator",
+            "pick",
+            "rechunk",
+            "replay",
+            "stream_events",
+        ),
+        ".transport": ("DEFAULT_MATCH", "ReplayTransport"),
+    },
+)

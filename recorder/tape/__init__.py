@@ -8,63 +8,73 @@
   cassette loader uses it to name a dialect the file leaves out);
 - ``markdown``: a cassette embedded in a Markdown bug report, and read back.
 
+The names below are imported from their modules on first use (``recorder._lazy``): printing, which
+scrubs credentials, loads ``redact`` alone; loading a cassette loads ``cassette`` (pydantic, PyYAML).
+
 The bottom of ``recorder``: it imports only ``translator``, never another group.
 """
 
-from .cassette import (
-    Body,
-    Cassette,
-    CassetteError,
-    Expect,
-    Interaction,
-    Metadata,
-    Request,
-    Response,
-    Status,
-    Tape,
-    dumps,
-    iter_cassette_paths,
-    load,
-    output_path,
-    parse_cassette,
-    safe_dumps,
-    save,
-    save_expect,
-    write_atomic,
-)
-from .markdown import MARKER, cassette_from_report, embed
-from .redact import (
-    REDACTED,
-    SECRET_HEADERS,
-    SECRET_QUERY,
-    SHAPES,
-    find_secrets,
-    has_userinfo,
-    is_secret_name,
-    redact_headers,
-    redact_url,
-    request_secrets,
-    scrub_cassette,
-    scrub_data,
-    scrub_text,
-    url_secrets,
-)
-from .sniff import (
-    FOREIGN,
-    UPSTREAMS,
-    NotTranslatable,
-    body_dialect,
-    body_framing,
-    exchange_dialect,
-    is_snake_gemini,
-    json_payloads,
-    payload_dialect,
-    payloads_dialect,
-    sse_payloads,
-    to_wire_keys,
-    translatable,
-    url_dialect,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_package
+
+if TYPE_CHECKING:
+    from .cassette import (
+        Body,
+        Cassette,
+        CassetteError,
+        Expect,
+        Interaction,
+        Metadata,
+        Request,
+        Response,
+        Status,
+        Tape,
+        dumps,
+        iter_cassette_paths,
+        load,
+        output_path,
+        parse_cassette,
+        safe_dumps,
+        save,
+        save_expect,
+        write_atomic,
+    )
+    from .markdown import MARKER, cassette_from_report, embed
+    from .redact import (
+        REDACTED,
+        SECRET_HEADERS,
+        SECRET_QUERY,
+        SHAPES,
+        find_secrets,
+        has_userinfo,
+        is_secret_name,
+        redact_headers,
+        redact_url,
+        request_secrets,
+        scrub_cassette,
+        scrub_data,
+        scrub_text,
+        url_secrets,
+    )
+    from .sniff import (
+        FOREIGN,
+        UPSTREAMS,
+        NotTranslatable,
+        body_dialect,
+        body_framing,
+        exchange_dialect,
+        is_snake_gemini,
+        json_payloads,
+        payload_dialect,
+        payloads_dialect,
+        sse_payloads,
+        to_wire_keys,
+        translatable,
+        url_dialect,
+    )
 
 __all__ = [
     "FOREIGN",
@@ -118,3 +128,63 @@ __all__ = [
     "url_secrets",
     "write_atomic",
 ]
+
+lazy_package(
+    __name__,
+    {
+        ".cassette": (
+            "Body",
+            "Cassette",
+            "CassetteError",
+            "Expect",
+            "Interaction",
+            "Metadata",
+            "Request",
+            "Response",
+            "Status",
+            "Tape",
+            "dumps",
+            "iter_cassette_paths",
+            "load",
+            "output_path",
+            "parse_cassette",
+            "safe_dumps",
+            "save",
+            "save_expect",
+            "write_atomic",
+        ),
+        ".markdown": ("MARKER", "cassette_from_report", "embed"),
+        ".redact": (
+            "REDACTED",
+            "SECRET_HEADERS",
+            "SECRET_QUERY",
+            "SHAPES",
+            "find_secrets",
+            "has_userinfo",
+            "is_secret_name",
+            "redact_headers",
+            "redact_url",
+            "request_secrets",
+            "scrub_cassette",
+            "scrub_data",
+            "scrub_text",
+            "url_secrets",
+        ),
+        ".sniff": (
+            "FOREIGN",
+            "UPSTREAMS",
+            "NotTranslatable",
+            "body_dialect",
+            "body_framing",
+            "exchange_dialect",
+            "is_snake_gemini",
+            "json_payloads",
+            "payload_dialect",
+            "payloads_dialect",
+            "sse_payloads",
+            "to_wire_keys",
+            "translatable",
+            "url_dialect",
+        ),
+    },
+)
