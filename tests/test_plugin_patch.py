@@ -172,21 +172,6 @@ def test_unused_interactions_fail_when_asked(pytester):
     warned.stdout.fnmatch_lines(["*QuirktapeUnused: quirktape: report-empty-tool-calls-text-lost.yaml: recorded*"])
 
 
-def test_a_missing_cassette_in_replay_mode_is_a_clear_failure(pytester):
-    pytester.makepyfile(
-        test_qt_patch_missing="""
-        import pytest
-
-        @pytest.mark.quirktape
-        def test_nothing_recorded():
-            pass
-        """
-    )
-    result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*cassettes/test_qt_patch_missing/test_nothing_recorded.yaml: no such cassette*"])
-
-
 def test_clients_are_restored_after_the_test(pytester):
     copy_cassette(pytester, VLLM)
     pytester.makepyfile(
@@ -276,21 +261,6 @@ def test_new_appends_what_nothing_matches_and_all_records_again(pytester):
         assert len(load(pytester.path / "new.yaml").interactions) == 1
 
 
-def test_an_anthropic_side_cannot_record(pytester):
-    pytester.makepyfile(
-        test_qt_record_side="""
-        import pytest
-
-        @pytest.mark.quirktape("new.yaml", side="anthropic", record="once")
-        def test_side():
-            pass
-        """
-    )
-    result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*records the upstream's answers*"])
-
-
 def test_a_gateway_on_loopback_is_passed_through_and_its_upstream_recorded_with_the_anthropic_request(tmp_path):
     """The whole chain live: the anthropic SDK -> quirktape's own gateway (a passthrough host, in this
     process) -> an upstream on loopback. The gateway's own upstream call is answered through the patched
@@ -347,20 +317,25 @@ def test_an_unmatched_request_says_what_differs():
     assert message.endswith("closest: interaction 0, which differs in body messages")
 
 
-def test_option_and_ini_typos_are_named(pytester):
-    copy_cassette(pytester, VLLM)
+@pytest.mark.parametrize(
+    ("marker", "line"),
+    [
+        ("", "*cassettes/test_qt_marker/test_marked.yaml: no such cassette*"),
+        ('("new.yaml", side="anthropic", record="once")', "*records the upstream's answers*"),
+        ('("x.yaml", recrod="once")', "*quirktape: unknown option recrod (known: *record*)*"),
+    ],
+)
+def test_a_marker_that_cannot_run_is_one_clear_error(pytester, marker, line):
     pytester.makepyfile(
-        test_qt_typo="""
-        import pytest
-
-        @pytest.mark.quirktape("cassettes/report-empty-tool-calls-text-lost.yaml", recrod="once")
-        def test_typo():
-            pass
-        """
+        test_qt_marker=f"import pytest\n\n@pytest.mark.quirktape{marker}\ndef test_marked():\n    pass\n"
     )
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*quirktape: unknown option recrod (known: *record*)*"])
+    result.stdout.fnmatch_lines([line])
+
+
+def test_an_ini_typo_stops_the_run(pytester):
+    pytester.makepyfile(test_qt_ini="def test_nothing():\n    pass\n")
     pytester.makeini("[pytest]\nquirktape_record = onse\n")
     result = pytester.runpytest("-p", "no:randomly")
     assert result.ret != 0
