@@ -779,7 +779,8 @@ def _listen(host: str, port: int):
     "--match",
     "match",
     multiple=True,
-    help="What must agree (repeatable): method, path, body, body:KEY, query, host, raw_body.",
+    help="What must agree (repeatable): method, path (its API version aside), exact_path, body, body:KEY, "
+    "query, host, scheme, raw_body.",
 )
 @click.option(
     "--as",
@@ -799,6 +800,9 @@ def _listen(host: str, port: int):
 )
 def serve_cmd(paths, host, port, pace, match, side, translator_spec, ping_after):
     """Impersonate the upstream (or, --as anthropic, a gateway): answers in the recorded pieces and pace.
+
+    As the upstream, every request is matched (--match: method, path and body by default) against
+    the interactions of all the cassettes given; routes by path prefix are --as anthropic's only.
 
     --as anthropic: any Anthropic client can set ANTHROPIC_BASE_URL to this server. Each cassette
     answers under its route (its path without .yaml, relative to a directory given): as a path
