@@ -599,3 +599,42 @@ def test_allow_value_keeps_a_look_alike_on_import(tmp_path, monkeypatch, capsysb
         code, _, stderr = run_cli(monkeypatch, capsysbinary, "import", source, "-o", tmp_path / "c.yaml", *allow)
         assert code == 0, stderr
         assert (look_alike in (tmp_path / "c.yaml").read_text()) is kept
+
+
+def _split_stream(table: list[Shape], filler: int) -> str:
+    """Every free-text shape twice: whole in one delta, and cut in the middle of its secret across two
+    deltas; after ``filler`` plain deltas, so that some land on each side of a printed batch's edge."""
+    texts = [" plain"] * filler
+    for shape in table:
+        if shape.text:
+            cut = shape.text.index(shape.secret) + len(shape.secret) // 2
+            texts += [f" {shape.text} |", f" {shape.text[:cut]}", f"{shape.text[cut:]} |"]
+    chunks = [openai_chunk(t) for t in texts] + [openai_chunk("", "stop")]
+    return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+
+
+@pytest.mark.parametrize("rechunk", ["recorded", "bytes"])
+@pytest.mark.parametrize("fmt", ["sse", "jsonl", "message"])
+def test_replay_prints_no_planted_shape_split_across_events(tmp_path, monkeypatch, capsysbinary, fmt, rechunk):
+    table = shapes()
+    source, path = tmp_path / "s.sse", tmp_path / "planted.yaml"
+    source.write_text(_split_stream(table, 4090 if rechunk == "recorded" else 0))
+    path.write_text(dumps(import_file(source, "openai-sse")))  # written unscrubbed: a hostile cassette
+    assert all(shape.secret in path.read_text() for shape in table if shape.text)
+    code, stdout, stderr = run_cli(monkeypatch, capsysbinary, "replay", path, "--format", fmt, "--rechunk", rechunk)
+    assert code == 0, stderr
+    assert leaked(stdout + stderr, table) == [] and REDACTED in stdout
+    if fmt != "message":
+        assert stdout.count('"text_delta"') >= 3 * sum(1 for shape in table if shape.text)
+
+
+def test_the_pre_filters_skip_no_rule_that_finds_something(monkeypatch):
+    import recorder.tape.redact as redact
+
+    table = shapes()
+    free = [shape.text for shape in table if shape.text]
+    texts = [content(table), json.dumps(content(table)), openai_sse(table), content(table).upper(), *free]
+    texts += ["\n".join(free), "\n".join(f"{name}: {value}" for shape in table for name, value in [shape.header])]
+    guarded = [findings(text) for text in texts]
+    monkeypatch.setattr(redact, "_rules_for", lambda text: redact._RULES)
+    assert guarded == [findings(text) for text in texts] and all(guarded)
