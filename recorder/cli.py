@@ -378,7 +378,7 @@ def import_cmd(input_paths, output, fmt, upstream, interaction, title, source, p
 @click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", default="sse", show_default=True, type=click.Choice(["sse", "jsonl", "message"]))
 @click.option("--rechunk", default="recorded", show_default=True, help="recorded | bytes | lines | random:SEED")
-@click.option("--interaction", type=int, help="Interaction number (default: the first).")
+@click.option("--interaction", type=int, help="Interaction number (0-based; default: the first).")
 @TRANSLATOR
 def replay_cmd(cassette_path, fmt, rechunk, interaction, translator_spec):
     """Feed a cassette through the translator and print the Anthropic side."""
@@ -429,7 +429,9 @@ def _noting_errors(events, errors: list[dict]):
     type=click.Path(dir_okay=False),
     help="Judge this captured Anthropic output (SSE or a complete message) of a gateway against one CASSETTE.",
 )
-@click.option("--interaction", type=int, help="With --output: the interaction it answered (default: the first).")
+@click.option(
+    "--interaction", type=int, help="With --output: the interaction it answered (0-based; default: the first)."
+)
 @MAX_HOLDBACK
 @LIBRARY
 def check_cmd(
@@ -985,7 +987,7 @@ def mutate_cmd(cassette_path, names, out_dir, translator_spec, allow):
     help="Report a gateway's captured Anthropic answer (gauntlet -o DIR/outputs/…, or curl) instead of a translator.",
 )
 @click.option(
-    "--interaction", type=int, help="With --gateway-output: the interaction it answered (default: the first)."
+    "--interaction", type=int, help="With --gateway-output: the interaction it answered (0-based; default: the first)."
 )
 @click.option(
     "--html",
@@ -1023,7 +1025,7 @@ def report_cmd(cassette_path, translator_spec, output, allow, gateway_output, in
 @cli.command("view", epilog=f"Example: {EXAMPLES['view']}")
 @click.argument("cassette_path", metavar="CASSETTE", type=click.Path(dir_okay=False))
 @_output_file("The HTML page to write (- for stdout).")
-@click.option("--interaction", type=int, help="Draw only this interaction (default: every one).")
+@click.option("--interaction", type=int, help="Draw only this interaction (0-based; default: every one).")
 @TRANSLATOR
 @STRICT
 @MAX_HOLDBACK
@@ -1098,7 +1100,7 @@ def shrink_cmd(cassette_path, invariant, translator_spec, output, allow):
     metavar="MODULE:CALLABLE",
     help="Compare against this translator (default: quirktape's).",
 )
-@click.option("--interaction", type=int, help="Interaction number (default: the first).")
+@click.option("--interaction", type=int, help="Only this interaction (0-based; default: every one).")
 def diff_cmd(first, second, translator_spec, reference_spec, interaction):
     """Compare two cassettes' translations, or one cassette under two translators, event by event."""
     if second is None and not translator_spec and not reference_spec:
