@@ -28,11 +28,4 @@ if TYPE_CHECKING:
 
 __all__ = ["Cassette", "CassetteError", "ReplayTransport", "check_cassette", "load", "rechunk", "replay", "save"]
 
-lazy_package(
-    __name__,
-    {
-        ".judge": ("check_cassette",),
-        ".replay": ("ReplayTransport", "rechunk", "replay"),
-        ".tape": ("Cassette", "CassetteError", "load", "save"),
-    },
-)
+lazy_package(__name__)

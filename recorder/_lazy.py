@@ -1,18 +1,19 @@
 """Packages whose public names are imported on first use (PEP 562), so that a command loads what it needs.
 
-``lazy_package(__name__, {".submodule": ("name", ...), ...})`` at the end of a package's ``__init__``
-(its ``TYPE_CHECKING`` block holds the same imports, for readers and type checkers): each name is read
-from its submodule (``"other as name"`` for one the submodule holds under another name) the first
-time it is asked for, and kept. Several packages export a function named like one of their
-submodules (``recorder.replay``, ``recorder.judge.report``, ``recorder.capture.record``): the import
-system binds a submodule on its package when it is first imported, which would hide the function;
-here that binding is skipped, so the name stays the function whichever is imported first (the
-submodule itself is always in ``sys.modules``, and ``from package.submodule import x`` works as ever).
+``lazy_package(__name__)`` at the end of a package's ``__init__``: each name its ``TYPE_CHECKING``
+block imports is read from its submodule the first time it is asked for, and kept. Several packages
+export a function named like one of their submodules (``recorder.replay``, ``recorder.judge.report``,
+``recorder.capture.record``): the import system binds a submodule on its package when it is first
+imported, which would hide the function; here that binding is skipped, so the name stays the function
+whichever is imported first (the submodule itself is always in ``sys.modules``, and ``from
+package.submodule import x`` works as ever).
 """
 
 from __future__ import annotations
 
+import ast
 import sys
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -44,13 +45,20 @@ def _submodule(name: str) -> ModuleType:
     return sys.modules[name]
 
 
-def lazy_package(name: str, exports: dict[str, tuple[str, ...]]) -> None:
-    """Make the package ``name`` import the names ``exports`` lists under each submodule (``".tape"``) on first use."""
-    lazy = {}
-    for module, names in exports.items():
-        for spec in names:
-            attribute, _, exported = spec.partition(" as ")
-            lazy[exported or attribute] = (module, attribute)
+def lazy_package(name: str) -> None:
+    """Make the package ``name`` import, on first use, each name its ``if TYPE_CHECKING:`` block imports.
+
+    That block is the one table: readers and type checkers see real imports, and this reads the same
+    lines (``from .module import a, b as c``) off the package's source, so the two cannot drift.
+    """
     package = sys.modules[name]
+    tree = ast.parse(Path(package.__file__).read_text(encoding="utf-8"))
+    lazy = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom) and statement.level == 1 and statement.module:
+                    for alias in statement.names:
+                        lazy[alias.asname or alias.name] = ("." + statement.module, alias.name)
     package.__dict__["_lazy"] = lazy
     package.__class__ = _LazyPackage

@@ -38,12 +38,4 @@ __all__ = [
     "record",
 ]
 
-lazy_package(
-    __name__,
-    {
-        ".gateway": ("gateway_app",),
-        ".importers": ("FORMATS", "detect_format", "import_bytes", "import_file", "import_files"),
-        ".proxy": ("proxy_app",),
-        ".record": ("record",),
-    },
-)
+lazy_package(__name__)

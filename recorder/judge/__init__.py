@@ -75,29 +75,4 @@ __all__ = [
     "view",
 ]
 
-lazy_package(
-    __name__,
-    {
-        ".captured": ("captured", "read_output"),
-        ".catalogue": ("coverage as catalogue_coverage",),
-        ".diff": ("event_diff",),
-        ".mutate": ("VARIANTS", "answers", "mutate"),
-        ".oracle": (
-            "Check",
-            "Finding",
-            "Location",
-            "Timeline",
-            "Unreadable",
-            "check_cassette",
-            "coverage",
-            "expect_from",
-            "expect_problems",
-            "first_event_difference",
-            "sdk_problems",
-            "timeline",
-        ),
-        ".report": ("report",),
-        ".shrink": ("DIFFERS", "SHRINKABLE", "fails", "shrink"),
-        ".view": ("view",),
-    },
-)
+lazy_package(__name__)

@@ -55,21 +55,4 @@ __all__ = [
     "timed_events",
 ]
 
-lazy_package(
-    __name__,
-    {
-        ".anthropic_side": ("FOLLOW_UP", "timed_events"),
-        ".playback": (
-            "Pieces",
-            "Replay",
-            "TranslateFn",
-            "TranslatorFailed",
-            "load_translator",
-            "pick",
-            "rechunk",
-            "replay",
-            "stream_events",
-        ),
-        ".transport": ("DEFAULT_MATCH", "ReplayTransport"),
-    },
-)
+lazy_package(__name__)
