@@ -51,7 +51,7 @@ def main() -> None:
             port = _wait_port(work / "port", up)
             log = (work / "gateway.log").open("w")
             gateway = subprocess.Popen(
-                [*QT, "gateway", "--upstream", f"http://127.0.0.1:{port}/v1", "--port", "0", "-o", str(work / "out")],
+                [*QT, "gateway", "--upstream", f"http://127.0.0.1:{port}/v1", "--port", "0", "-d", str(work / "out")],
                 stderr=log,
             )
             gw_port = _wait_port(work / "gateway.log", gateway, r"gateway http://127\.0\.0\.1:(\d+)")

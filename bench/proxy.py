@@ -131,7 +131,7 @@ def main() -> None:
             port = _wait_port(work / "port", up)
             log = (work / "proxy.log").open("w")
             proxy = subprocess.Popen(
-                [*QT, "proxy", "--upstream", f"http://127.0.0.1:{port}", "--port", "0", "-o", str(work / "out")],
+                [*QT, "proxy", "--upstream", f"http://127.0.0.1:{port}", "--port", "0", "-d", str(work / "out")],
                 stderr=log,
             )
             proxy_port = _wait_port(work / "proxy.log", proxy, r"proxying http://127\.0\.0\.1:(\d+)")

@@ -108,12 +108,7 @@ def best_run(args: list[str], repeat: int, **kwargs) -> Ran:
 
 
 def best(fn: Callable[[], object], repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return translator_bench.best(fn, repeat)
 
 
 def figure(name: str, value: float, unit: str, baseline: str | None = None, base: float | None = None) -> None:
@@ -172,23 +167,15 @@ def big_text_stream(path: Path, megabytes: float, text_per_event: int = 4096) ->
 
 
 def import_cassette(sse: Path, cassette: Path) -> Ran:
-    ran = run([*QT, "import", str(sse), "-o", str(cassette), "--upstream", "openai"])
+    ran = run([*QT, "import", str(sse), "-o", str(cassette), "--dialect", "openai"])
     if ran.rc != 0:
         raise SystemExit(f"import failed: {ran.stderr}")
     return ran
 
 
 def floor_seconds(payloads: list[str]) -> float:
-    """The translator floor over ``payloads``: json.loads of each, plus json.dumps of one small dict."""
-    small = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}}
-
-    def floor() -> None:
-        loads, dumps = json.loads, json.dumps
-        for p in payloads:
-            loads(p)
-            dumps(small)
-
-    return best(floor, 5)
+    """The translator floor over ``payloads`` (``translate.floor``), best of five."""
+    return best(translator_bench.floor(payloads), 5)
 
 
 def sse_payloads(path: Path) -> list[str]:
@@ -298,7 +285,7 @@ def scale(args: argparse.Namespace, work: Path) -> None:
         sse, cassette = work / f"s{n}.sse", work / f"s{n}.yaml"
         size = compact_stream(sse, n)
         timeout = args.timeout
-        ran = run([*QT, "import", str(sse), "-o", str(cassette), "--upstream", "openai"], timeout=timeout)
+        ran = run([*QT, "import", str(sse), "-o", str(cassette), "--dialect", "openai"], timeout=timeout)
         results["import"].append((n, ran))
         if ran.rc != 0:
             note(f"{n:>9,} chunks: import failed or killed ({ran.stderr.strip()[-200:]})")

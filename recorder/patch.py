@@ -32,7 +32,7 @@ from typing import Any
 from .capture.record import build_interaction
 from .capture.wire import Reads
 from .replay import ReplayTransport
-from .tape import SECRET_HEADERS, Cassette, CassetteError, Interaction, Metadata, load, save, url_secrets
+from .tape import Cassette, CassetteError, Interaction, Metadata, load, request_secrets, save
 
 __all__ = ["RECORD_MODES", "Patch", "record_mode"]
 
@@ -47,18 +47,6 @@ def record_mode(name: str) -> str:
     if mode not in RECORD_MODES:
         raise CassetteError(f"unknown record mode {name!r} (known: {', '.join(RECORD_MODES)})")
     return mode
-
-
-def _credentials(request: Any) -> list[str]:
-    """The credentials a live request carries: known secrets for the cassette it is written to."""
-    found = url_secrets(str(request.url))
-    for name, value in request.headers.multi_items():
-        if name.lower() in SECRET_HEADERS and value:
-            found.append(value)
-            scheme, _, token = value.partition(" ")
-            if token and scheme.lower() in ("bearer", "basic", "token"):
-                found.append(token)
-    return found
 
 
 def _anthropic_request(body: bytes) -> dict | None:
@@ -276,7 +264,7 @@ class Patch:
         return self.transport.respond(request, body, unmatched=not self.live)
 
     def _recording(self, lib: ModuleType, request: Any, response: Any) -> Any:
-        self._secrets += _credentials(request)
+        self._secrets += request_secrets(request.headers.multi_items(), str(request.url), request.content)
         headers = response.headers.multi_items()
         reason = response.extensions.get("reason_phrase", b"")
         reason = reason.decode("ascii", "replace") if isinstance(reason, bytes) else str(reason)

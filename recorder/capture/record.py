@@ -202,6 +202,10 @@ def build_interaction(
     )
 
 
+_OPENAI_STYLE = {"openai": ("chat/completions", to_openai_request), "responses": ("responses", to_responses_request)}
+"""The OpenAI-style dialects a request is sent in: the path under the base URL, the request translator."""
+
+
 def upstream_calls(
     upstream: str, base_url: str, model: str, request: dict, raw: bool, stream: bool, api_key: str | None
 ):
@@ -214,17 +218,10 @@ def upstream_calls(
         body = request if raw else to_gemini_request(request)
         if api_key:
             headers["x-goog-api-key"] = api_key
-    elif upstream == "responses":
-        url = f"{base}/responses"
-        body = dict(request) if raw else to_responses_request({**request, "model": model}, stream=stream)
-        if raw:
-            body["stream"] = stream
-        body.setdefault("model", model)
-        if api_key:
-            headers["authorization"] = f"Bearer {api_key}"
-    else:
-        url = f"{base}/chat/completions"
-        body = dict(request) if raw else to_openai_request({**request, "model": model}, stream=stream)
+    else:  # OpenAI-style: they differ only in the path and the request translator
+        path, translate = _OPENAI_STYLE[upstream]
+        url = f"{base}/{path}"
+        body = dict(request) if raw else translate({**request, "model": model}, stream=stream)
         if raw:
             body["stream"] = stream
         body.setdefault("model", model)
