@@ -939,8 +939,8 @@ class PatchFactory:
             )
         config = self._request.config
         unused = options.pop("unused", None)
-        mode = config.getoption("quirktape_record") or options.pop("record", None) or config.getini("quirktape_record")
-        options.pop("record", None)
+        marked = options.pop("record", None)
+        mode = config.getoption("quirktape_record") or marked or config.getini("quirktape_record")  # CLI wins
         state = config.stash.get(_STATE, None)
         options.setdefault("translate", state.translate if state else None)
         try:
