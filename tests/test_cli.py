@@ -193,4 +193,4 @@ def test_gemini_json_offsets_with_identical_elements(tmp_path, monkeypatch, caps
     response = load(tmp_path / "c.yaml").interactions[0].response
     raw, offsets = response.raw, response.quirktape.offsets
     assert [raw[o:].lstrip(b",\r\n")[:1] for o in offsets[1:]] == [b"{", b"{"]
-    assert offsets == sorted(set(offsets)) and len(offsets) == 3
+    assert list(offsets) == sorted(set(offsets)) and len(offsets) == 3

@@ -101,7 +101,7 @@ def test_vcr_several_interactions_and_a_non_llm_one():
     assert first.response.raw == TURN_1 and second.response.raw == TURN_2
     tape = second.response.quirktape
     assert (tape.dialect, tape.stream, tape.ending) == ("openai", True, "done")
-    assert tape.offsets == [0, *(i + 2 for i in range(len(TURN_2) - 2) if TURN_2[i : i + 2] == b"\n\n")]
+    assert list(tape.offsets) == [0, *(i + 2 for i in range(len(TURN_2) - 2) if TURN_2[i : i + 2] == b"\n\n")]
     assert len(tape.offsets) == 4  # three chunks and [DONE]: one read per event
     assert [b["type"] for b in accumulate(replay(cassette, 0).events)["content"]] == ["tool_use"]
     assert text_of(cassette, 1) == "It is sunny."
@@ -209,7 +209,7 @@ def test_ollama_native_ndjson_inside_a_vcr_cassette():
     tape = cassette.interactions[0].response.quirktape
     assert (tape.dialect, tape.stream, tape.ending) == ("ollama", True, "done")
     lines = OLLAMA_NDJSON.splitlines(keepends=True)
-    assert tape.offsets == [0, len(lines[0]), len(lines[0]) + len(lines[1])]
+    assert list(tape.offsets) == [0, len(lines[0]), len(lines[0]) + len(lines[1])]
     assert cassette.metadata.model == "llama3.1"
     if "ollama" not in DIALECTS:
         pytest.skip("the ollama translator dialect is not there yet")
@@ -226,7 +226,11 @@ def test_ollama_stream_or_not_follows_the_content_type_for_a_single_line():
         vcr_interaction("http://localhost:11434/api/chat", last, headers=json_type),
     )
     streamed, whole = (i.response for i in import_bytes(raw).interactions)
-    assert (streamed.quirktape.stream, streamed.quirktape.offsets, streamed.quirktape.ending) == (True, [0], "done")
+    assert (streamed.quirktape.stream, list(streamed.quirktape.offsets), streamed.quirktape.ending) == (
+        True,
+        [0],
+        "done",
+    )
     assert (whole.quirktape.stream, whole.quirktape.dialect) == (False, "ollama")
 
 

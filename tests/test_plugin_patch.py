@@ -70,7 +70,7 @@ def test_reads_and_the_ending_are_the_recorded_ones(pytester):
     copy_cassette(pytester, RESET)
     vllm = load(CASSETTES / VLLM).interactions[0].response
     reset = json.loads(load(CASSETTES / RESET).interactions[0].request.body)
-    offsets = vllm.quirktape.offsets + [len(vllm.raw)]
+    offsets = [*vllm.quirktape.offsets, len(vllm.raw)]
     sizes = [b - a for a, b in zip(offsets, offsets[1:])]
     pytester.makepyfile(
         test_qt_patch_reads=f"""

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
+from array import array
 
 import httpx
 import pytest
@@ -25,7 +27,7 @@ from hypothesis import strategies as st
 from recorder.replay import ReplayTransport, rechunk, replay, stream_events
 from recorder.replay.asgi import bind, running
 from recorder.replay.serve import serve_app
-from recorder.tape import CassetteError, cassette_from_report, dumps, load, parse_cassette, yamlio
+from recorder.tape import CassetteError, Tape, cassette_from_report, dumps, load, parse_cassette, yamlio
 from recorder.tape.cassette import _Dumper, loads, to_data
 
 BOMB_HEAD = """version: 1
@@ -122,7 +124,7 @@ def test_a_large_cassette_stays_loadable_by_stock_vcrpy(tmp_path):
                 reply = client.post("http://127.0.0.1:9/v1/chat/completions", content=b"")
         assert reply.content == raw, name
         back = load(path).interactions[0].response
-        assert back.raw == raw and back.quirktape.offsets == offsets
+        assert back.raw == raw and list(back.quirktape.offsets) == offsets
 
 
 def test_an_alias_bomb_is_refused_in_one_line_at_once(tmp_path):
@@ -173,6 +175,73 @@ def test_a_list_past_the_limit_is_refused_naming_where(monkeypatch):
         loads(text, "big.yaml")
     message = str(caught.value)
     assert "interactions.0.response.quirktape.offsets" in message and "1,000" in message and "\n" not in message
+
+
+def test_a_cassette_s_reads_are_read_as_arrays(monkeypatch):
+    monkeypatch.setattr(yamlio, "_PACK", 5)  # entries move into the array in several batches
+    body = sse_body(40)
+    offsets = [0, *(i + 2 for i in range(len(body) - 2) if body[i : i + 2] == "\n\n")][:-1]
+    times = [round(n * 1.5, 3) for n in range(len(offsets) - 1)] + [len(offsets)]  # an int among floats
+    data = cassette_with(body, offsets, t_ms=times)
+    data["interactions"][0]["response"]["quirktape"]["metadata"] = {"offsets": [1, 2], "t_ms": [3.5]}
+    text = yamlio.write(data)
+    tape = loads(text).interactions[0].response.quirktape
+    assert type(tape.offsets) is array and tape.offsets.typecode == "q" and list(tape.offsets) == offsets
+    assert type(tape.t_ms) is array and tape.t_ms.typecode == "d" and list(tape.t_ms) == [float(t) for t in times]
+    assert loads(text).metadata.model_extra == {"offsets": [1, 2], "t_ms": [3.5]}  # only the tape's lists
+    assert json.loads(Tape(offsets=[0, 4], t_ms=[1, 2]).model_dump_json())["offsets"] == [0, 4]
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [*range(12), "x", 13],  # a text after two batches
+        [*range(12), True],  # a boolean is not a number here
+        [*range(3), 1.5, 7],  # a float in a list of ints
+        [*range(9), 2**70],  # too large for the array
+        [0, None],
+    ],
+)
+def test_a_list_that_is_not_all_numbers_reads_as_the_list_it_is(monkeypatch, entries):
+    monkeypatch.setattr(yamlio, "_PACK", 4)
+    text = yaml.safe_dump({"quirktape": {"offsets": entries}})
+    assert yamlio.read(text, arrays={("quirktape", "offsets"): "q"}) == yaml.safe_load(text)
+
+
+def test_offsets_that_are_not_read_offsets_are_one_line_errors():
+    body = sse_body(3)
+    for offsets, problem in (([0, 2**70], "too large"), ([0, "a"], "valid integer"), ([0, 1.5], "valid integer")):
+        with pytest.raises(CassetteError, match=problem) as caught:
+            loads(yamlio.write(cassette_with(body, offsets)))
+        assert "quirktape.offsets" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_list_limit_holds_across_batches(monkeypatch):
+    monkeypatch.setattr(yamlio, "MAX_ITEMS", 1000)
+    monkeypatch.setattr(yamlio, "_PACK", 64)
+    fits = yamlio.write(cassette_with(sse_body(600), list(range(0, 2000, 2))))
+    assert len(loads(fits).interactions[0].response.quirktape.offsets) == 1000
+    over = yamlio.write(cassette_with(sse_body(600), list(range(0, 2002, 2))))
+    with pytest.raises(CassetteError, match="more than 1,000 entries"):
+        loads(over)
+
+
+def test_loading_holds_the_body_and_eight_bytes_a_read(tmp_path):
+    """A million-read session is loaded in flat memory: a list of Python ints (and pydantic's copy of
+    it) took 72 bytes a read; an array takes 8. The body is held once, not once more as bytes."""
+    reads = 100_000
+    body = 'data: {"choices":[{"index":0,"delta":{"content":"t"}}]}\n\n' * reads + "data: [DONE]\n\n"
+    path = tmp_path / "long.yaml"
+    path.write_text(yamlio.write(cassette_with(body, list(range(0, len(body) - 14, 57)))))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        loaded = load(path)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert len(loaded.interactions[0].response.quirktape.offsets) == reads
+    assert peak < len(body) + 16 * reads + (1 << 20), f"{peak:,} bytes for {len(body):,} of body"
 
 
 def test_memory_error_while_loading_is_one_line(monkeypatch, tmp_path):

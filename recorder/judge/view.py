@@ -513,7 +513,7 @@ class _Interaction:
         line, times = self.line, self.interaction.response.quirktape.t_ms
         return {
             "id": self.id,
-            "t": times or None,
+            "t": list(times) if times else None,
             "bytes": [b - a for a, b in line.reads],
             "findings": {str(r): sorted({f.kind for _, f in found}) for r, found in sorted(self.by_read.items())},
             "held": sorted({line.payloads[n].read for n in self.held}),

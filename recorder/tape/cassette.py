@@ -42,13 +42,25 @@ import stat
 import tempfile
 import time
 import zlib
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from yaml.events import (
     MappingEndEvent,
     MappingStartEvent,
@@ -97,9 +109,28 @@ class Tape(_Strict):
     dialect: str | None = None
     """The upstream's wire dialect; when a cassette does not say, it is read off the exchange at load."""
     stream: bool | None = None
-    offsets: list[int] | None = None
-    t_ms: list[float] | None = None
+    offsets: Sequence[int] | None = None
+    """An ``array("q")`` once validated (8 bytes a read: a long session has a million)."""
+    t_ms: Sequence[float] | None = None
+    """An ``array("d")`` once validated."""
     ending: Ending = "done"
+
+    @field_validator("offsets", "t_ms", mode="wrap")
+    @classmethod
+    def _compact(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> array | None:
+        """Reads kept as arrays: taken as they are when ``read_yaml`` made them, else validated as a list."""
+        code = _ARRAY_CODES[info.field_name]  # type: ignore[index]
+        if type(value) is array and value.typecode == code:
+            return value
+        items = handler(value)
+        try:
+            return None if items is None else array(code, items)
+        except OverflowError:
+            raise ValueError("a number too large to be a read offset") from None
+
+    @field_serializer("offsets", "t_ms", when_used="json")
+    def _listed(self, value: Sequence | None) -> list | None:
+        return None if value is None else list(value)
 
     @model_validator(mode="after")
     def _reads(self) -> Tape:
@@ -107,12 +138,15 @@ class Tape(_Strict):
         if offsets is not None:
             if offsets and offsets[0] != 0:
                 raise ValueError("offsets must start at 0")
-            if any(b <= a for a, b in zip(offsets, offsets[1:])):
+            if any(b <= a for a, b in pairwise(offsets)):
                 raise ValueError("offsets must be strictly increasing")
             if self.t_ms is not None and len(self.t_ms) != len(offsets):
                 raise ValueError("t_ms needs one time per offset")
         return self
 
+
+_ARRAY_CODES = {"offsets": "q", "t_ms": "d"}
+_ARRAYS = {("quirktape", name): code for name, code in _ARRAY_CODES.items()}  # how ``load`` reads them
 
 _GZIP = 16 + zlib.MAX_WBITS
 _ZLIB = zlib.MAX_WBITS
@@ -212,8 +246,9 @@ class Response(_Open):
 
     @model_validator(mode="after")
     def _offsets_fit(self) -> Response:
-        offsets = self.quirktape.offsets
-        if offsets and offsets[-1] >= max(len(self.raw), 1):
+        offsets, string = self.quirktape.offsets, self.body.string
+        size = len(string) if isinstance(string, bytes) or string.isascii() else len(self.raw)
+        if offsets and offsets[-1] >= max(size, 1):
             raise ValueError("an offset lies beyond the end of body.string")
         return self
 
@@ -356,12 +391,12 @@ def load(path: str | os.PathLike) -> Cassette:
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read: {exc.strerror or exc}") from None
     with handle:
-        return _parsed(read_yaml(handle, str(path)), str(path))
+        return _parsed(read_yaml(handle, str(path), arrays=_ARRAYS), str(path))
 
 
 def loads(text: str, name: str = "cassette") -> Cassette:
     """A cassette from its YAML text; any problem is a ``CassetteError`` naming ``name``."""
-    return _parsed(read_yaml(text, name), name)
+    return _parsed(read_yaml(text, name, arrays=_ARRAYS), name)
 
 
 def _parsed(data: Any, name: str) -> Cassette:
@@ -371,14 +406,19 @@ def _parsed(data: Any, name: str) -> Cassette:
         raise CassetteError(f"{name}: too large to read into memory") from None
 
 
-def read_yaml(source: str | bytes | IO[bytes], name: str = "cassette", loader: type = yamlio.SafeLoader) -> Any:
+def read_yaml(
+    source: str | bytes | IO[bytes],
+    name: str = "cassette",
+    loader: type = yamlio.SafeLoader,
+    arrays: dict[tuple[str, str], str] | None = None,
+) -> Any:
     """The YAML document in ``source`` as the safe loader reads it, without aliases and within
     ``yamlio.MAX_ITEMS`` entries per list; any problem is a one-line ``CassetteError`` naming ``name``.
 
-    Cassettes, reports and recordings are all read here.
+    Cassettes, reports and recordings are all read here; a cassette's reads come as arrays (``arrays``).
     """
     try:
-        return yamlio.read(source, loader=loader)
+        return yamlio.read(source, loader=loader, arrays=arrays)
     except yamlio.YamlRefused as exc:
         raise CassetteError(f"{name}: {exc}") from None
     except RecursionError:
@@ -413,6 +453,7 @@ def _represent_list(dumper: yaml.SafeDumper, items: list) -> yaml.Node:
 
 _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(array, _represent_list)
 
 
 def to_data(cassette: Cassette) -> dict:

@@ -13,6 +13,11 @@ refusals, each a ``YamlRefused`` with a one-line message:
 - a list longer than ``MAX_ITEMS`` entries, refused at the entry that passes the limit, so memory
   stays bounded whatever the file says.
 
+A list named in ``arrays`` (by its last two keys, e.g. ``("quirktape", "offsets")``) is read into an
+``array.array`` of that type code while every entry is a number of that kind: a million read offsets
+cost 8 MB, not the 36 MB of a list of Python ints. Any other entry turns it back into a list, and
+whoever validates the data reports it as usual.
+
 Writing emits events straight from the values (libyaml's emitter where PyYAML has it), byte for
 byte as ``yaml.dump(data, sort_keys=False, allow_unicode=False, width=100000)`` with quirktape's two
 conventions would: text with a line break as a literal block (``|``) where YAML allows one, and a
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import io
+from array import array
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -50,6 +56,9 @@ _SafeDumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 MAX_ITEMS = 2_000_000
 """Entries one YAML list may hold (a response's read offsets and times are the long ones)."""
 
+_PACK = 4096  # entries read before they move into the array
+_KINDS = {"q": frozenset({int}), "d": frozenset({int, float})}  # what each type code takes as it is
+
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -65,25 +74,47 @@ class YamlRefused(ValueError):
     """YAML that is read no further (an alias, a list past ``MAX_ITEMS``); the message is one line."""
 
 
-def read(stream: str | bytes | IO, *, loader: type = SafeLoader, max_items: int | None = None, aliases: int = 0) -> Any:
+def read(
+    stream: str | bytes | IO,
+    *,
+    loader: type = SafeLoader,
+    max_items: int | None = None,
+    aliases: int = 0,
+    arrays: dict[tuple[str, str], str] | None = None,
+) -> Any:
     """The single document in ``stream`` (text, UTF-8 bytes, or a file), as the safe loader reads it.
 
     ``loader`` decides how plain scalars resolve and construct (a ``SafeLoader`` subclass, e.g. one
     that keeps timestamps as text). ``aliases``: 0 refuses any alias; N follows them while the
-    values read, aliases counted at their full size, number at most N. Raises ``YamlRefused``, or
-    PyYAML's ``YAMLError`` for text that is not YAML, like ``yaml.load``.
+    values read, aliases counted at their full size, number at most N. ``arrays``: the lists read
+    as ``array.array`` (by their last two keys, with the type code: ``"q"`` ints, ``"d"`` floats).
+    Raises ``YamlRefused``, or PyYAML's ``YAMLError`` for text that is not YAML, like ``yaml.load``.
     """
     parser = loader(stream)
     try:
-        return _Reader(parser, MAX_ITEMS if max_items is None else max_items, aliases).document()
+        return _Reader(parser, MAX_ITEMS if max_items is None else max_items, aliases, arrays or {}).document()
     finally:
         parser.dispose()
 
 
-class _Reader:
-    __slots__ = ("parser", "get", "max_items", "path", "constructors", "resolve", "bound", "anchors", "count")
+def _packed(packed: array, items: list) -> array | None:
+    """``packed`` with ``items`` moved into it, or None with ``items`` holding every entry (one is not a
+    number of the array's kind, or does not fit it)."""
+    size = len(packed)
+    if set(map(type, items)) <= _KINDS[packed.typecode]:
+        try:
+            packed.extend(items)
+            return packed
+        except OverflowError:
+            del packed[size:]  # what went in before the number that does not fit
+    items[:0] = packed.tolist()
+    return None
 
-    def __init__(self, parser: Any, max_items: int, bound: int) -> None:
+
+class _Reader:
+    __slots__ = ("parser", "get", "max_items", "path", "constructors", "resolve", "bound", "anchors", "count", "arrays")
+
+    def __init__(self, parser: Any, max_items: int, bound: int, arrays: dict[tuple[str, str], str]) -> None:
         self.parser = parser
         self.get: Callable[[], Any] = parser.get_event
         self.max_items = max_items
@@ -93,6 +124,7 @@ class _Reader:
         self.bound = bound
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.count = 0  # values read so far (with bound > 0: each alias counted at its size)
+        self.arrays = arrays
 
     def document(self) -> Any:
         self.get()  # stream start
@@ -161,8 +193,10 @@ class _Reader:
         construct = self.constructors.get(tag) or self.constructors[None]
         return construct(self.parser, ScalarNode(tag, value, event.start_mark, event.end_mark, style=event.style))
 
-    def sequence(self, event: Any) -> list:
+    def sequence(self, event: Any) -> list | array:
         self._collection_tag(event, _SEQ)
+        code = self.arrays.get(tuple(self.path[-2:])) if self.arrays else None
+        packed = array(code) if code else None  # the entries read so far, but the last few in ``items``
         items: list[Any] = []
         append, get, limit, path = items.append, self.get, self.max_items, self.path
         path.append(0)
@@ -171,11 +205,18 @@ class _Reader:
             kind = type(item)
             if kind is SequenceEndEvent:
                 break
+            if packed is not None and len(items) >= _PACK:
+                packed = _packed(packed, items)
+                if packed is None:  # ``items`` holds them all again
+                    limit = self.max_items
+                else:
+                    limit -= len(items)
+                    items.clear()
             if len(items) >= limit:
                 path.pop()
                 raise YamlRefused(
-                    f"{self.where()}a list of more than {limit:,} entries (line {event.start_mark.line + 1}): "
-                    "more than quirktape reads"
+                    f"{self.where()}a list of more than {self.max_items:,} entries "
+                    f"(line {event.start_mark.line + 1}): more than quirktape reads"
                 )
             if kind is ScalarEvent and item.tag is None and not item.style and item.anchor is None:
                 value = item.value  # a plain scalar (libyaml gives it style "", PyYAML None)
@@ -183,9 +224,12 @@ class _Reader:
                     append(int(value))
                     self.count += 1
                     continue
-            path[-1] = len(items)
+            path[-1] = len(items) + (len(packed) if packed is not None else 0)
             append(self.value(item))
         path.pop()
+        if packed is not None:
+            whole = _packed(packed, items)
+            return items if whole is None else whole
         return items
 
     def mapping(self, event: Any) -> dict:
@@ -313,8 +357,8 @@ class _Writer:
                 self.value(key)
                 self.value(value)
             self.emit(MappingEndEvent())
-        elif kind is list:
-            numbers = bool(data) and all(type(i) in (int, float) for i in data)
+        elif kind is list or kind is array:
+            numbers = bool(data) and (kind is array or all(type(i) in (int, float) for i in data))
             self.emit(SequenceStartEvent(None, _SEQ, True, flow_style=numbers))
             if numbers:
                 self.numbers(data)
@@ -346,7 +390,7 @@ class _Writer:
         implicit = (tag == resolve(ScalarNode, value, _PLAIN), tag == resolve(ScalarNode, value, _STR_IMPLICIT))
         self.emit(ScalarEvent(None, tag, implicit, value, style=style))
 
-    def numbers(self, items: list) -> None:
+    def numbers(self, items: list | array) -> None:
         emit = self.emit
         for item in items:
             if type(item) is int:
