@@ -350,3 +350,24 @@ def test_accumulate_joins_text_once_and_gives_what_the_event_fold_gives(events, 
 
     stream = [_START, *events] + ([_START, *events[:3]] if second_start else [])
     assert _result(accumulate, stream) == _result(_fold, stream)
+
+
+def _without_text(result):
+    kind, message = result
+    if kind != "value" or message is None:
+        return result
+    blocks = [
+        {k: v for k, v in b.items() if k not in ("text", "thinking")} if isinstance(b, dict) else b
+        for b in message.get("content", [])
+    ]
+    return kind, {**message, "content": blocks}
+
+
+@settings(max_examples=2000)
+@given(st.lists(_events, max_size=30), st.booleans())
+def test_accumulate_without_text_gives_the_rest_of_the_message_and_the_same_errors(events, second_start):
+    from translator import accumulate
+
+    stream = [_START, *events] + ([_START, *events[:3]] if second_start else [])
+    whole = _result(accumulate, stream)
+    assert _without_text(_result(lambda e: accumulate(e, text=False), stream)) == _without_text(whole)

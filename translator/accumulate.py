@@ -97,13 +97,16 @@ def _settle(content: list[dict], index: int, buffers: dict[int, list[str]]) -> N
         content[index]["input"] = loads_partial("".join(parts))
 
 
-def accumulate(events: Iterable[dict]) -> dict | None:
+def accumulate(events: Iterable[dict], *, text: bool = True) -> dict | None:
     """The final message of a stream (partial if it ended in ``error``).
 
     ``accumulate_event`` over every event, except that a block's text and thinking deltas are
     kept as a list and joined once at the end: appending each delta to the block's string would
     copy the text so far at every delta, quadratic in the length of a long answer. Nothing in the
     fold reads a block's text before the end, so the message is the same.
+
+    ``text=False``: those deltas are checked as ever but not kept (each block keeps the text it
+    started with), for a caller that wants the rest of the message in memory flat in the text's length.
     """
     message: dict | None = None
     buffers: dict[int, list[str]] = {}
@@ -116,10 +119,11 @@ def accumulate(events: Iterable[dict]) -> dict | None:
                 content = message["content"]
                 block = content[index] if type(index) is int and -len(content) <= index < len(content) else None
                 if type(block) is dict and type(block.get(key)) is str and type(delta.get(key)) is str:
-                    entry = pending.get((id(block), key))
-                    if entry is None:
-                        entry = pending[(id(block), key)] = (block, [block[key]])
-                    entry[1].append(delta[key])
+                    if text:
+                        entry = pending.get((id(block), key))
+                        if entry is None:
+                            entry = pending[(id(block), key)] = (block, [block[key]])
+                        entry[1].append(delta[key])
                     continue
                 _flush(pending)  # a delta the fold itself must apply (or fail on) sees the text so far
         # no other event reads or writes a block's text or thinking

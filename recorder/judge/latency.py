@@ -90,8 +90,9 @@ def holds(cassette: Cassette, index: int) -> list[Hold]:
     held_calls = getattr(translator.parser, "calls_held", lambda: 0)
     seen: set = set()
     named: list[int] = []  # reads at which a held call was named, oldest first
-    up = [array("q") for _ in UNITS]  # per read, cumulative: compact, as there is one entry per upstream read
-    out = [array("q") for _ in UNITS]
+    # per read, cumulative, for the kinds of content the stream has (made at the first): one entry per upstream read
+    up: list[array | None] = [None] * len(UNITS)
+    out: list[array | None] = [None] * len(UNITS)
     totals_up, totals_out = [0] * len(UNITS), [0] * len(UNITS)
     reads = 0
     for read, piece in enumerate(chain(pieces, (None,))):
@@ -104,16 +105,22 @@ def holds(cassette: Cassette, index: int) -> list[Hold]:
         for k, (u, o) in enumerate(zip(arrived, _output_units(events))):
             totals_up[k] += u
             totals_out[k] += o
-            up[k].append(totals_up[k])
-            out[k].append(totals_out[k])
+            ups, outs = up[k], out[k]
+            if ups is None or outs is None:
+                if not (totals_up[k] or totals_out[k]):
+                    continue
+                ups, outs = up[k], out[k] = array("q", bytes(8 * read)), array("q", bytes(8 * read))  # none so far
+            ups.append(totals_up[k])
+            outs.append(totals_out[k])
+        starts = up[2]
         for _ in range(arrived[2]):  # a held call's start arrived when it was named
-            if named:
+            if named and starts is not None:
                 first = named.pop(0)
                 for r in range(first, read):
-                    up[2][r] += 1
+                    starts[r] += 1
         reads = read
     times = tape.t_ms or [0.0] * max(reads, 1)
-    return [_worst(unit, up[k], out[k], times) for k, unit in enumerate(UNITS) if totals_up[k]]
+    return [_worst(unit, up[k] or (), out[k] or (), times) for k, unit in enumerate(UNITS) if totals_up[k]]
 
 
 def _worst(unit: str, up: Sequence[int], out: Sequence[int], times: Sequence[float]) -> Hold:

@@ -24,12 +24,14 @@ mint new ids per call.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -148,45 +150,13 @@ class Check:
             self.ok = False
 
 
-def _deltas(events: list[dict], dtype: str, key: str) -> list:
-    """The ``key`` of every delta of type ``dtype`` (a foreign stream may be malformed: nothing here may crash)."""
-    return [value for _, value in _deltas_at(events, dtype, key)]
-
-
-def _deltas_at(events: list[dict], dtype: str, key: str, lazy: bool = False) -> Any:
-    """``_deltas`` with the position of each event, so that a finding can say which event it is about.
-
-    ``lazy``: an iterator, not a list (a text's deltas are joined without a tuple per event kept).
-    """
-    found = _each_delta(events, dtype, key)
-    return found if lazy else list(found)
-
-
 def _each_delta(events: list[dict], dtype: str, key: str) -> Iterator[tuple[int, Any]]:
+    """The ``key`` of every delta of type ``dtype``, with its event's position (a foreign stream may be
+    malformed: nothing here may crash)."""
     for pos, e in enumerate(events):
         delta = e.get("delta") if e.get("type") == "content_block_delta" else None
         if isinstance(delta, dict) and delta.get("type") == dtype:
             yield pos, delta.get(key)
-
-
-def _same_text(a: Iterator[str], b: Iterator[str]) -> bool:
-    """Whether two runs of strings join to the same text, compared piece by piece (neither is joined)."""
-    x, i, y, j = "", 0, "", 0
-    while True:
-        while i == len(x):
-            x, i = next(a, None), 0
-            if x is None:
-                break
-        while j == len(y):
-            y, j = next(b, None), 0
-            if y is None:
-                break
-        if x is None or y is None:
-            return x is None and y is None
-        n = min(len(x) - i, len(y) - j)
-        if x[i : i + n] != y[j : j + n]:
-            return False
-        i, j = i + n, j + n
 
 
 def _differs_at(a: Sequence, b: Sequence) -> int:
@@ -236,63 +206,99 @@ class Unreadable(Exception):
     """The events cannot even be folded into a message."""
 
 
-def _message(events: list[dict]) -> dict:
+def _message(events: Iterable[dict], text: bool = True) -> dict:
     try:
-        return accumulate(events) or {"content": [], "usage": {}}
+        return accumulate(events, text=text) or {"content": [], "usage": {}}
     except (IndexError, KeyError, TypeError, AttributeError) as exc:
         raise Unreadable(f"the events cannot be accumulated into a message ({type(exc).__name__}: {exc})") from None
 
 
+_TEXTS = ((TEXT, "text_delta", "text", "text"), (REASONING, "thinking_delta", "thinking", "reasoning"))
+
+
+def _digest() -> Any:
+    return hashlib.blake2b(digest_size=20)
+
+
 def conservation(run: Replay) -> list[Finding]:
-    """What the upstream said (the IR) against what the output carries."""
+    """What the upstream said (the IR) against what the output carries.
+
+    One pass over each side (the IR, the events, and the events once more folded into a message for
+    the tool calls): quirktape's own translation is made again at every pass, not held. Each text is
+    compared by a digest of its pieces (the same joined text, whatever its cuts); only a text that
+    differs is read again, to place the difference.
+    """
     ir, events = run.ir or [], run.events
-    found = []
-    for kind, dtype, key, label in (
-        (TEXT, "text_delta", "text", "text"),
-        (REASONING, "thinking_delta", "thinking", "reasoning"),
-    ):
-        upstream_parts = (f[1] for f in ir if f[0] == kind)
-        output_parts = (t for _, t in _deltas_at(events, dtype, key, lazy=True) if isinstance(t, str))
-        if not _same_text(upstream_parts, output_parts):  # placed at the fact and event of the first difference
-            facts = [(k, f[1]) for k, f in enumerate(ir) if f[0] == kind]
-            sent = [(k, t) for k, t in _deltas_at(events, dtype, key) if isinstance(t, str)]
-            upstream, output = "".join(t for _, t in facts), "".join(t for _, t in sent)
-            i = _differs_at(upstream, output)
-            at = Location(fact=_holding(facts, i), event=_holding(sent, i))
-            detail = f"{label} {_first_difference(upstream, output)}"
-            found.append(Finding("data", _text_kind(label, upstream, output), detail, at=at))
-    found += _signatures(ir, events)
-    cited = _deltas(events, "citations_delta", "citation")
+    upstream = {kind: _digest() for kind, *_ in _TEXTS}
+    special: list[tuple[int, tuple]] = []  # signature, citation and redacted-reasoning facts, with their positions
     for k, fact in enumerate(ir):
+        kind = fact[0]
+        if kind in upstream:
+            upstream[kind].update(fact[1].encode("utf-8", "surrogatepass"))
+        elif kind in (SIGNATURE, CITATION, REDACTED):
+            special.append((k, fact))
+    output = {dtype: _digest() for _, dtype, *_ in _TEXTS}
+    keys = {dtype: key for _, dtype, key, _ in _TEXTS}
+    signatures: set = set()
+    cited: list = []
+    redacted: set = set()
+    starts: list[int] = []  # each tool_use block's content_block_start
+    for pos, e in enumerate(events):
+        etype = e.get("type")
+        if etype == "content_block_delta":
+            delta = e.get("delta")
+            dtype = delta.get("type") if isinstance(delta, dict) else None
+            if dtype in output:
+                value = delta.get(keys[dtype])  # type: ignore[union-attr]
+                if isinstance(value, str):
+                    output[dtype].update(value.encode("utf-8", "surrogatepass"))
+            elif dtype == "signature_delta" and isinstance(delta.get("signature"), str):  # type: ignore[union-attr]
+                signatures.add(delta["signature"])  # type: ignore[index]
+            elif dtype == "citations_delta":
+                cited.append(delta.get("citation"))  # type: ignore[union-attr]
+        elif etype == "content_block_start":
+            block = e.get("content_block")
+            if isinstance(block, dict):
+                redacted.add(block.get("data"))
+                if block.get("type") == "tool_use":
+                    starts.append(pos)
+    found = [
+        _text_finding(ir, events, kind, dtype, key, label)
+        for kind, dtype, key, label in _TEXTS
+        if upstream[kind].digest() != output[dtype].digest()
+    ]
+    found += _signatures([(k, f) for k, f in special if f[0] == SIGNATURE], signatures)
+    for k, fact in special:
         if fact[0] == CITATION and fact[1] not in cited:
             detail = f"citation of {str(fact[1].get('url') or fact[1])[:80]} is missing"
             found.append(Finding("data", "citation_lost", detail, at=Location(fact=k)))
-    blocks = [e.get("content_block") for e in events if e.get("type") == "content_block_start"]
-    redacted = {b.get("data") for b in blocks if isinstance(b, dict)}
-    for k, fact in enumerate(ir):
+    for k, fact in special:
         if fact[0] == REDACTED and fact[1] and fact[1] not in redacted:
             detail = f"redacted reasoning {fact[1][:30]!r}… is missing"
             found.append(Finding("data", "reasoning_lost", detail, at=Location(fact=k)))
     try:
-        blocks = [b for b in _message(events)["content"] if b.get("type") == "tool_use"]
+        blocks = [b for b in _message(events, text=False)["content"] if b.get("type") == "tool_use"]
     except Unreadable as exc:
         return [*found, Finding("spec", "grammar", str(exc))]
-    starts = [
-        pos
-        for pos, e in enumerate(events)
-        if e.get("type") == "content_block_start"
-        and isinstance(e.get("content_block"), dict)
-        and e["content_block"].get("type") == "tool_use"
-    ]
     return found + _calls(_upstream_calls(ir), blocks, starts)
 
 
-def _signatures(ir: list[tuple], events: list[dict]) -> list[Finding]:
+def _text_finding(ir: Sequence[tuple], events: Sequence[dict], kind: str, dtype: str, key: str, label: str) -> Finding:
+    """A text that differs: placed at the fact and the event of its first difference."""
+    facts = [(k, f[1]) for k, f in enumerate(ir) if f[0] == kind]
+    sent = [(k, t) for k, t in _each_delta(events, dtype, key) if isinstance(t, str)]
+    upstream, output = "".join(t for _, t in facts), "".join(t for _, t in sent)
+    i = _differs_at(upstream, output)
+    at = Location(fact=_holding(facts, i), event=_holding(sent, i))
+    detail = f"{label} {_first_difference(upstream, output)}"
+    return Finding("data", _text_kind(label, upstream, output), detail, at=at)
+
+
+def _signatures(facts: list[tuple[int, tuple]], output: set) -> list[Finding]:
     """Every signature must come back; for a foreign translator, its own encoding of it is a policy matter."""
-    output = {s for s in _deltas(events, "signature_delta", "signature") if isinstance(s, str)}
     found = []
-    for k, fact in enumerate(ir):
-        if fact[0] != SIGNATURE or not fact[1] or fact[1] in output:
+    for k, fact in facts:
+        if not fact[1] or fact[1] in output:
             continue
         raw = fact[1].split(":", 2)[-1] if fact[1].startswith("gemini:") else fact[1]
         if any(raw in sig for sig in output):
@@ -372,16 +378,16 @@ def _split_values(call: dict) -> list[dict]:
 
 def upstream_failed(run: Replay) -> str | None:
     """Why the upstream response did not complete, judged from the wire alone."""
-    ir = run.ir or []
     response = run.interaction.response
     if response.status.code >= 400:
         return f"HTTP {response.status.code}"
-    if any(f[0] == ERROR for f in ir):
+    kinds = {f[0] for f in run.ir or []}  # one pass: the IR may be made again at each
+    if ERROR in kinds:
         return "an in-band upstream error"
-    saw_done = any(f[0] == DONE for f in ir)
+    saw_done = DONE in kinds
     if response.quirktape.ending in ("reset", "timeout") and not saw_done:
         return f"connection {response.quirktape.ending}"
-    if not saw_done and not any(f[0] == FINISH for f in ir):
+    if not saw_done and FINISH not in kinds:
         return "neither a finish reason nor an end-of-stream marker"
     return None
 
@@ -678,7 +684,7 @@ def check_cassette(
     foreign = translate is not translate_stream if foreign is None else foreign
     results = {name: Check(name, True) for name in INVARIANTS}
     try:
-        if translate is translate_stream:  # quirktape's own translation is held for the whole check: compactly
+        if translate is translate_stream:  # quirktape's own translation, made again when read
             runs = [_own_replay(cassette, i) for i in range(len(cassette.interactions))]
         else:
             runs = [replay(cassette, i, translate=translate) for i in range(len(cassette.interactions))]
@@ -854,120 +860,97 @@ def first_event_difference(a: list[dict], b: list[dict]) -> str:
     return f"{len(a)} vs {len(b)} events"
 
 
-# -- quirktape's own translation, kept compact ---------------------------------------------------
+# -- quirktape's own translation, made again when read -------------------------------------------
 
 
-class _Compact(Sequence):
-    """A list of events or IR facts that keeps its commonest item (a text delta, a text fact) as its string.
+class _Again(Sequence):
+    """quirktape's own translation of one interaction, its events or its IR facts, made again from the
+    recorded reads each time it is read, never held.
 
-    Every other item is kept as it is; each text item is made again, equal to the one the translator
-    made, when it is read. What the oracle holds of quirktape's own translation for the whole check.
+    A check reads it a few dozen times; holding it cost as much memory as the body's text once more
+    (and a list of dicts per chunk before that), so a long session's check grew with its body. A
+    pass costs what a translation costs, a few µs a chunk. Its length and its last items are known
+    from the first pass; any other position costs a pass.
     """
 
-    __slots__ = ("_items", "_index", "_make")
+    __slots__ = ("_make", "_size", "_tail")
 
-    def __init__(self, make: Any) -> None:
-        self._items: list = []  # the text (a str) of a text item, else the item itself
-        self._index = array("q")  # a text delta's block index (0 for anything else)
-        self._make = make  # (text, index) -> the item
-
-    def append(self, item: Any) -> None:
-        raise NotImplementedError
-
-    def extend(self, items: Iterable) -> None:
-        for item in items:
-            self.append(item)
-
-    def __len__(self) -> int:
-        return len(self._items)
+    def __init__(self, make: Callable[[], Iterator], size: int, tail: Sequence) -> None:
+        self._make, self._size, self._tail = make, size, list(tail)
 
     def __iter__(self) -> Iterator:
-        make = self._make
-        for item, index in zip(self._items, self._index):
-            yield make(item, index) if type(item) is str else item
+        return self._make()
+
+    def __len__(self) -> int:
+        return self._size
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        item = self._items[i]
-        return self._make(item, self._index[i]) if type(item) is str else item
+            wanted = range(*i.indices(self._size))
+        elif -self._size <= i < self._size:
+            wanted = range(i % self._size, i % self._size + 1)
+        else:
+            raise IndexError("translation index out of range")
+        if not wanted:
+            return []
+        first, last = min(wanted), max(wanted)
+        held = self._size - len(self._tail)  # the position of the first item kept
+        window = self._tail if first >= held else list(islice(self, first, last + 1))
+        base = held if first >= held else first
+        items = [window[k - base] for k in wanted]
+        return items if isinstance(i, slice) else items[0]
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, (list, tuple, _Compact)):
+        if not isinstance(other, (list, tuple, _Again)):
             return NotImplemented
         return len(self) == len(other) and all(a == b for a, b in zip(self, other))
 
     __hash__ = None  # type: ignore[assignment]
 
 
-class _Events(_Compact):
-    __slots__ = ()
-
-    def __init__(self) -> None:
-        super().__init__(_text_delta)
-
-    def append(self, event: Any) -> None:
-        delta = event.get("delta") if type(event) is dict and len(event) == 3 else None
-        if (
-            type(delta) is dict
-            and len(delta) == 2
-            and delta.get("type") == "text_delta"
-            and type(delta.get("text")) is str
-            and type(event.get("index")) is int
-            and event.get("type") == "content_block_delta"
-            and list(event) == ["type", "index", "delta"]
-            and list(delta) == ["type", "text"]
-        ):
-            self._items.append(delta["text"])
-            self._index.append(event["index"])
-        else:
-            self._items.append(event)
-            self._index.append(0)
+_TAIL = 8  # items kept from the end of a translation: the errors check reads the last event
 
 
-def _text_delta(text: str, index: int) -> dict:
-    return {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}
-
-
-class _Facts(_Compact):
-    __slots__ = ()
-
-    def __init__(self) -> None:
-        super().__init__(_text_fact)
-
-    def append(self, fact: Any) -> None:
-        plain = type(fact) is tuple and len(fact) == 2 and fact[0] is TEXT and type(fact[1]) is str
-        self._items.append(fact[1] if plain else fact)
-        self._index.append(0)
-
-
-def _text_fact(text: str, _: int) -> tuple:
-    return (TEXT, text)
-
-
-def _own_replay(cassette: Cassette, index: int) -> Replay:
-    """``replay`` with quirktape's translator, its events and IR kept compact as they are made (same errors)."""
+def _translation(cassette: Cassette, index: int) -> Iterator[tuple[list[dict], list[tuple]]]:
+    """``replay``'s translation, read by read: the events and the IR facts each recorded read gave."""
     interaction = cassette.interactions[index]
     response = interaction.response
     tape = _told(index, interaction)
-    pieces = rechunk(body_of(response), "recorded", tape.offsets)
-    events, ir = _Events(), _Facts()
+    translator = Translator(
+        tape.dialect, status=response.status.code, options=cassette.metadata.options or None, keep_ir=True
+    )
+    made = translator.ir
+    assert made is not None
+    for piece in rechunk(body_of(response), "recorded", tape.offsets):
+        yield translator.feed(piece), made
+        made.clear()
+    yield translator.close(tape.ending), made
+
+
+def _own_replay(cassette: Cassette, index: int) -> Replay:
+    """``replay`` with quirktape's translator (same errors), its events and IR made again when read (``_Again``)."""
+    events, facts = 0, 0
+    last_events: deque[dict] = deque(maxlen=_TAIL)
+    last_facts: deque[tuple] = deque(maxlen=_TAIL)
     try:
-        translator = Translator(
-            tape.dialect, status=response.status.code, options=cassette.metadata.options or None, keep_ir=True
-        )
-        made = translator.ir
-        for piece in pieces:
-            events.extend(translator.feed(piece))
-            ir.extend(made)
-            made.clear()
-        events.extend(translator.close(tape.ending))
-        ir.extend(made)
+        for made, read in _translation(cassette, index):
+            events += len(made)
+            facts += len(read)
+            last_events.extend(made)
+            last_facts.extend(read)
     except ValueError as exc:  # unknown dialect or option: bad input, not a crash
         raise CassetteError(str(exc)) from None
     except Exception as exc:  # as ``replay`` reports it
         raise TranslatorFailed(f"the translator raised {type(exc).__name__}: {exc}") from None
-    return Replay(index, interaction, events, ir)  # type: ignore[arg-type]
+
+    def each_event() -> Iterator[dict]:
+        return (event for made, _ in _translation(cassette, index) for event in made)
+
+    def each_fact() -> Iterator[tuple]:
+        return (fact for _, read in _translation(cassette, index) for fact in read)
+
+    interaction = cassette.interactions[index]
+    return Replay(index, interaction, _Again(each_event, events, last_events), _Again(each_fact, facts, last_facts))  # type: ignore[arg-type]
 
 
 # -- where findings happened --------------------------------------------------------------------
