@@ -14,11 +14,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
 
 from .tape.redact import scrub_text
+
+if TYPE_CHECKING:
+    from .tape import Cassette
 
 # A command imports what it uses, when it runs: ``--help`` loads no cassette model, ``replay`` no judge
 # and no importer, and only ``serve``, ``proxy``, ``record``, ``gateway`` and ``gauntlet`` load httpx,
@@ -259,6 +263,15 @@ def _write(output: str, text: str) -> None:
         write_atomic(output, text)
 
 
+def _save(output: str, cassette: Cassette, secrets: list[str] | None = None, allow: tuple[str, ...] = ()) -> None:
+    """A cassette, scrubbed, to the file ``output`` as ``save`` writes it (atomically, never held whole as
+    text when no secret is known), or to stdout for ``-``."""
+    if output == "-":
+        click.echo(safe_dumps(cassette, secrets, allow, name=output), nl=False)
+    else:
+        save(cassette, output, secrets, allow)
+
+
 def _wrote(output: str) -> None:
     if output != "-":
         click.echo(f"wrote {output}", err=True)
@@ -370,7 +383,7 @@ def import_cmd(input_paths, output, fmt, upstream, interaction, title, source, p
         click.echo(f"skipped {note}", err=True)
     for note in getattr(cassette.metadata, "import_notes", None) or []:
         click.echo(f"note: {note}", err=True)
-    _write(output, safe_dumps(cassette, allow=allow, name=output))
+    _save(output, cassette, allow=allow)
     _wrote(output)
 
 
@@ -724,7 +737,7 @@ def record_cmd(
         waiting.close()
     if output != "-":
         cassette.metadata.title = Path(output).stem
-    _write(output, safe_dumps(cassette, secrets, allow, name=output))
+    _save(output, cassette, secrets, allow)
     for note in getattr(cassette.metadata, "notes", None) or []:
         click.echo(f"note: {note}", err=True)
     for interaction in cassette.interactions:
@@ -1084,7 +1097,7 @@ def shrink_cmd(cassette_path, invariant, translator_spec, output, allow):
             raise BadInput(f"{cassette_path}: the translator fails no invariant here: nothing to shrink")
         invariant = failing[0]
     smaller = shrink(cassette, invariant, translate)
-    _write(output, safe_dumps(smaller, allow=allow, name=output))
+    _save(output, smaller, allow=allow)
     before, after = len(dumps(cassette)), len(dumps(smaller))
     wrote = f"; wrote {output}" if output != "-" else ""
     click.echo(f"{invariant} still fails; {before} -> {after} characters{wrote}", err=True)

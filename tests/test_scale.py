@@ -106,15 +106,67 @@ def test_written_text_reads_back_as_pyyaml_reads_it(data):
     assert text.isascii()
 
 
+_lines = st.lists(st.text(alphabet="ab :-#|'\"\t\u00e9\r", max_size=12), min_size=1, max_size=6)
+
+
+@settings(max_examples=600)
+@given(
+    _lines,
+    st.integers(0, 3),
+    st.sampled_from(["top", "listed", "nested", "last"]),
+)
+def test_long_texts_written_in_slices_are_libyaml_s_bytes(lines, breaks, where):
+    """A long literal block is written by quirktape in slices (``yamlio.DIRECT``), with the bytes libyaml
+    writes: the same for every text, whatever it holds, however it ends and wherever it sits."""
+    text = "\n".join(lines) + "\n" * breaks
+    placed = {
+        "top": {"a": text, "b": 1},
+        "listed": {"k": [text, {"x": text}]},
+        "nested": {"interactions": [{"response": {"body": {"string": text}, "z": [1, 2]}}]},
+        "last": {"k": {"j": text}},
+    }[where]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yamlio, "DIRECT", 1)
+        sliced = yamlio.write(placed)
+    assert sliced == yamlio.write(placed)
+    assert yaml.safe_load(sliced) == placed
+
+
+def test_the_library_written_in_slices_is_the_same_bytes(monkeypatch):
+    paths = cassette_paths()
+    wanted = [yamlio.write(to_data(load(path))) for path in paths]
+    monkeypatch.setattr(yamlio, "DIRECT", 1)
+    sliced = [yamlio.write(to_data(load(path))) for path in paths]
+    assert sliced == wanted
+
+
+def test_a_long_body_is_written_without_libyaml_holding_it(monkeypatch):
+    """libyaml is handed a stand-in, never the long text (it would hold two more copies of it)."""
+    body = sse_body(30_000)
+    assert len(body) >= yamlio.DIRECT
+    handed: list[int] = []
+    real = yamlio.ScalarEvent
+
+    def noting(*args, **kwargs):
+        event = real(*args, **kwargs)
+        handed.append(len(event.value))
+        return event
+
+    monkeypatch.setattr(yamlio, "ScalarEvent", noting)
+    text = yamlio.write(cassette_with(body))
+    assert max(handed) < 100 and yaml.safe_load(text)["interactions"][0]["response"]["body"]["string"] == body
+
+
 def test_a_large_cassette_stays_loadable_by_stock_vcrpy(tmp_path):
     vcr = pytest.importorskip("vcr")
     bodies = {
-        "block": sse_body(20_000),  # a literal block
+        "block": sse_body(20_000),  # a literal block, long enough to be written in slices
         "escaped": sse_body(2_000, "h\u00e9llo \u4f60\u597d\r").replace("\n\n", "\r\n\r\n"),  # double-quoted
         "binary": sse_body(2_000).encode() + b"\xff\xfe",  # !!binary
     }
     for name, body in bodies.items():
         raw = body.encode() if isinstance(body, str) else body
+        assert name != "block" or len(body) >= yamlio.DIRECT
         offsets = list(range(0, len(raw), 97))
         path = tmp_path / f"{name}.yaml"
         path.write_text(dumps(parse_cassette(cassette_with(body, offsets))), encoding="utf-8")

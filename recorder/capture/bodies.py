@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,9 +80,13 @@ _MODEL = re.compile(r'"(?:model|modelVersion)"\s*:\s*"([^"\\]+)"')
 # --- read boundaries and endings, for bodies that kept no timing ----------------------------------
 
 
-def _event_offsets(body: bytes) -> list[int]:
-    """One read per SSE event: a read starts after each blank line."""
-    return [0] + [m.end() for m in _BLANK_LINE.finditer(body) if m.end() < len(body)]
+def _event_offsets(body: bytes) -> array:
+    """One read per SSE event: a read starts after each blank line (an array: a long stream has a million)."""
+    offsets = array("q", [0])
+    offsets.extend(m.end() for m in _BLANK_LINE.finditer(body))
+    if len(offsets) > 1 and offsets[-1] == len(body):
+        offsets.pop()
+    return offsets
 
 
 def _array_offsets(raw: bytes) -> list[int]:
@@ -97,9 +103,9 @@ def _array_offsets(raw: bytes) -> list[int]:
     return offsets
 
 
-def _line_offsets(body: bytes) -> list[int]:
+def _line_offsets(body: bytes) -> array:
     """One read per NDJSON line: a read starts at every line that is not blank."""
-    offsets, pos = [0], body.find(b"\n")
+    offsets, pos = array("q", [0]), body.find(b"\n")
     while pos != -1:
         end = body.find(b"\n", pos + 1)
         if body[pos + 1 : len(body) if end == -1 else end].strip():
@@ -123,7 +129,7 @@ def _sentinel(dialect: str) -> str | None:
     return DIALECTS[dialect].parser.done_sentinel
 
 
-def reads(body: bytes, framing: str, dialect: str) -> tuple[list[int] | None, str]:
+def reads(body: bytes, framing: str, dialect: str) -> tuple[Sequence[int] | None, str]:
     """(where each read began, how the body ended): one read per SSE event, NDJSON line or array element."""
     if not body.strip():
         return None, "eof"
@@ -138,11 +144,19 @@ def reads(body: bytes, framing: str, dialect: str) -> tuple[list[int] | None, st
     return _event_offsets(body), "done" if ended else "eof"
 
 
+_MODEL_WITHIN = 200_000  # characters of a text searched for the model's name
+
+
 def model_in(*texts: str) -> str:
     for text in texts:
-        for match in _MODEL.finditer(text[:200_000]):
+        for match in _MODEL.finditer(text[:_MODEL_WITHIN]):
             return match.group(1)
     return ""
+
+
+def head_text(body: bytes) -> str:
+    """The first ``_MODEL_WITHIN`` characters of a body (bad UTF-8 replaced), without decoding the rest."""
+    return body[: 4 * _MODEL_WITHIN].decode("utf-8", "replace")[:_MODEL_WITHIN]
 
 
 def decode_text(raw: bytes) -> str:
@@ -234,10 +248,9 @@ def json_lines(raw: bytes, what: str) -> tuple[list[str], list[Any]]:
 
 def read_sse(raw: bytes) -> Read:
     """A stream as it came off the wire (``curl -N``): kept byte for byte."""
-    text = raw.decode("utf-8", "replace")
-    if not re.search(r"^(data|event|error):", text, re.M):
+    if not re.search(rb"^(data|event|error):", raw, re.M):
         raise CassetteError("no SSE 'data:' lines in the input")
-    return Read("sse", sse_payloads(text), raw)
+    return Read("sse", sse_payloads(raw), raw)
 
 
 def read_jsonl(raw: bytes) -> Read:
@@ -323,7 +336,7 @@ def from_body(read: Read, named: str | None, upstream: str | None, done: bool) -
     request = Request(method="POST", uri=URIS[dialect][0 if stream else 1], body="", headers={})
     return Recording(
         [Interaction(request=request, response=response)],
-        [model_in(body.decode("utf-8", "replace"))],
+        [model_in(head_text(body))],
         notes=[SNAKE_NOTE] if rewritten is not None else [],
     )
 

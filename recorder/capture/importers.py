@@ -142,21 +142,26 @@ def _object_format(obj: dict, upstream: str | None) -> str:
     return f"{dialect}-response"
 
 
+_LEADING = re.compile(r"\ufeff*\s*")  # what the format is read after: byte-order marks, then white space
+
+
 def detect_format(raw: bytes, upstream: str | None = None) -> str:
     """The input's format; a bare body's by the dialect its payloads (or ``upstream``) tell, never by default."""
-    text = raw.decode("utf-8", "replace").lstrip("\ufeff").strip()
-    if not text:
+    text = raw.decode("utf-8", "replace")  # not stripped: a stripped copy of a long stream is one copy too many
+    start = _LEADING.match(text).end()  # type: ignore[union-attr]
+    if start == len(text):
         raise CassetteError("the input is empty")
     if MARKER in text:
         return "markdown"
-    if text.startswith(("{", "[")):
+    if text.startswith(("{", "["), start):
+        head = text[start:].strip()
         try:
-            document = json.loads(text)
+            document = json.loads(head)
         except (ValueError, RecursionError):
             document = None
         if isinstance(document, dict):
             return _document_format(document) or _object_format(document, upstream)
-        payloads = json_payloads(text) if text.startswith("[") else []
+        payloads = json_payloads(head) if head.startswith("[") else []
         if payloads:
             return "gemini-json" if _told(payloads, upstream) == "gemini" else "chunks-json"
     if re.search(r"^interactions:", text, re.M):

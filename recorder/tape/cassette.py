@@ -43,7 +43,7 @@ import tempfile
 import time
 import zlib
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -490,8 +490,23 @@ def dumps(cassette: Cassette) -> str:
 def save(
     cassette: Cassette, path: str | os.PathLike, secrets: list[str] | None = None, allow: Iterable[str] = ()
 ) -> None:
-    """Write atomically (``write_atomic``) what ``safe_dumps`` makes of the cassette."""
-    write_atomic(path, safe_dumps(cassette, secrets, allow, name=str(path)))
+    """Write atomically (``write_atomic``) what ``safe_dumps`` makes of the cassette.
+
+    Without known secrets the text is written as it is made: a long session's YAML (78 MB for a
+    million chunks) is never held whole. With them, it is made whole for ``safe_dumps``' last scan.
+    """
+    if any(secrets or ()):
+        write_atomic(path, safe_dumps(cassette, secrets, allow, name=str(path)))
+    else:
+        clean = _scrubbed(cassette, [], allow, str(path))
+        write_atomic(path, lambda out: yamlio.write(to_data(clean), out))
+
+
+def _scrubbed(cassette: Cassette, secrets: list[str], allow: Iterable[str], name: str) -> Cassette:
+    try:
+        return scrub_cassette(cassette, secrets, allow)
+    except KnownSecretFound as exc:
+        raise CassetteError(f"{name}: refusing to write: {exc} would appear in the cassette") from None
 
 
 def safe_dumps(
@@ -506,10 +521,7 @@ def safe_dumps(
     more after scrubbing, as a last line.
     """
     secrets = [s for s in secrets or [] if s]
-    try:
-        cassette = scrub_cassette(cassette, secrets, allow)
-    except KnownSecretFound as exc:
-        raise CassetteError(f"{name}: refusing to write: {exc} would appear in the cassette") from None
+    cassette = _scrubbed(cassette, secrets, allow, name)
     text = dumps(cassette)
     if secrets:
         found = find_secrets(text, secrets) or find_secrets(str(to_data(cassette)), secrets)
@@ -576,8 +588,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> None:
+def write_atomic(path: str | os.PathLike, text: str | Callable[[IO[str]], object]) -> None:
     """Nothing is ever written half: a temporary file in the same folder, then rename.
+
+    ``text``: the text, or what writes it to the open file (a text too long to hold whole).
 
     A symlink's target is written (``output_path``); a file that is not a regular file is never
     replaced. An existing file keeps its permissions; a new one gets those a plain ``open()``
@@ -596,7 +610,10 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
             mode = 0o666 & ~umask  # the permissions a plain open() would give, not mkstemp's 0600
         os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                text(handle)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -384,8 +384,10 @@ def scrub_body(
     The rules are ASCII, so the body is searched byte for byte (as Latin-1) and non-ASCII text is
     never cut; a read that began inside a redacted span begins where ``REDACTED`` does.
     """
-    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
-    text = raw.decode("latin-1")
+    if isinstance(body, str) and body.isascii():
+        text = body  # its bytes read as Latin-1 are itself: no copy of a long body
+    else:
+        text = (body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body).decode("latin-1")
     if secrets and (echoed := echoes(text, secrets)):
         raise KnownSecretFound(echoed)
     spans = findings(text, allow)

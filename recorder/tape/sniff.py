@@ -128,14 +128,20 @@ def payloads_dialect(payloads: Any) -> str | None:
 
 _EVENT_NAME = re.compile(r"^event: ?([^\r\n]+)", re.M)
 _DATA = re.compile(r"^data: ?([^\r\n]*)", re.M)
+_DATA_BYTES = re.compile(_DATA.pattern.encode(), re.M)
 
 
-def sse_payloads(text: str, limit: int = 50) -> list[Any]:
-    """The first ``limit`` ``data:`` payloads of an SSE text that parse as JSON."""
+def sse_payloads(text: str | bytes, limit: int = 50) -> list[Any]:
+    """The first ``limit`` ``data:`` payloads of an SSE text that parse as JSON.
+
+    Bytes are read as their UTF-8 text would be (bad bytes replaced), payload by payload: a long
+    stream is not decoded whole to read its first payloads.
+    """
     found = []
-    for match in _DATA.finditer(text):
+    for match in (_DATA if isinstance(text, str) else _DATA_BYTES).finditer(text):
+        payload = match.group(1)
         try:
-            found.append(json.loads(match.group(1)))
+            found.append(json.loads(payload if isinstance(payload, str) else payload.decode("utf-8", "replace")))
         except (ValueError, RecursionError):
             continue
         if len(found) >= limit:

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import re
 from array import array
 from collections.abc import Callable
 from typing import IO, Any
@@ -285,6 +287,36 @@ class _Reader:
 # --- writing --------------------------------------------------------------------------------------
 
 
+DIRECT = 1 << 20
+"""Characters from which a text that goes in a literal block is written by quirktape in slices, not
+handed to libyaml, which holds two more copies of it while it writes it (the UTF-8 bytes PyYAML makes,
+and libyaml's own): a million-chunk body is 60 MB. Same bytes either way."""
+
+_SCAN = 1 << 20
+
+
+def _literal(text: str) -> bool:
+    """Whether an ASCII text goes in a literal block as it is: no character YAML escapes (only printable
+    ASCII and line breaks) and no space before a line break. Else the emitter writes it double-quoted."""
+    if " \n" in text:
+        return False
+    return all(text[at : at + _SCAN].replace("\n", "").isprintable() for at in range(0, len(text), _SCAN))
+
+
+def _direct(text: str) -> int:
+    """Where the trailing line breaks of a text to write in slices begin; 0 for a text libyaml writes.
+
+    A text qualifies when it is long, ends with a line break, is one libyaml writes as a literal block,
+    and needs no indentation hint (it starts with neither a space nor a line break).
+    """
+    if len(text) < DIRECT or not text.isascii() or text[0] in " \n" or text[-1] != "\n":
+        return 0
+    end = len(text)
+    while text[end - 1] == "\n":
+        end -= 1
+    return end if _literal(text) else 0
+
+
 def write(data: Any, stream: IO[str] | None = None) -> str | None:
     """``data`` as YAML text (returned, or written to ``stream``), never anchored."""
     out = _Tail(stream if stream is not None else io.StringIO())
@@ -293,7 +325,7 @@ def write(data: Any, stream: IO[str] | None = None) -> str | None:
         emit = dumper.emit
         emit(StreamStartEvent())
         emit(DocumentStartEvent(explicit=False))
-        _Writer(dumper).value(data)
+        _Writer(dumper, out).value(data)
         emit(DocumentEndEvent(explicit=False))
         emit(StreamEndEvent())
     finally:
@@ -313,15 +345,47 @@ class _Tail:
     body, often an SSE body kept as ``|+``: there the marker is written.)
     """
 
-    __slots__ = ("stream", "held")
+    __slots__ = ("stream", "held", "stand_ins", "waiting")
 
     _KEEP = 6  # "\n...\n" and the character before it
+    _SLICE = 1 << 20
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         self.held = ""
+        self.stand_ins: list[tuple[str, str, int]] = []  # (what libyaml writes, the text, its end), in order
+        self.waiting = ""  # libyaml's output since the first stand-in was given, until it is written
+
+    def swap(self, stand_in: str, text: str, end: int) -> None:
+        """Write ``text[:end]`` where libyaml writes ``stand_in``: a literal block's first line, indented."""
+        self.stand_ins.append((stand_in, text, end))
 
     def write(self, text: str) -> None:
+        if self.stand_ins:
+            text = self.waiting + text
+            while self.stand_ins:
+                stand_in, body, end = self.stand_ins[0]
+                at = text.find(stand_in)
+                if at < 0:
+                    self.waiting = text
+                    return
+                del self.stand_ins[0]
+                self._write(text[:at])
+                self._lines(body, end, " " * (at - len(text[:at].rstrip(" "))))
+                text = text[at + len(stand_in) :]
+            self.waiting = ""
+        self._write(text)
+
+    def _lines(self, body: str, end: int, indent: str) -> None:
+        """``body[:end]`` as a literal block's lines after the first one's indent (empty lines have none)."""
+        start = 0
+        while start < end:  # slices cut before a line break, so each line's indent is added within one
+            cut = body.find("\n", min(start + self._SLICE, end))
+            cut = end if cut < 0 or cut > end else cut
+            self._write(_INDENTED.sub("\n" + indent, body[start:cut]))
+            start = cut
+
+    def _write(self, text: str) -> None:
         text = self.held + text
         self.held = text[-self._KEEP :]
         if len(text) > self._KEEP:
@@ -331,6 +395,8 @@ class _Tail:
         pass
 
     def close(self) -> None:
+        if self.stand_ins:
+            raise RuntimeError("libyaml did not write the stand-in of a long text")
         held, self.held = self.held, ""
         ended = held.endswith("\n...\n") and not held.endswith("\n\n...\n")
         self.stream.write(held[:-4] if ended else held)
@@ -339,10 +405,14 @@ class _Tail:
 _PLAIN = (True, False)  # a value written plain reads back as its own type
 
 
-class _Writer:
-    __slots__ = ("dumper", "emit", "resolve")
+_INDENTED = re.compile(r"\n(?=[^\n])")  # a line break before a line that is not empty: indented after it
 
-    def __init__(self, dumper: Any) -> None:
+
+class _Writer:
+    __slots__ = ("dumper", "emit", "resolve", "out")
+
+    def __init__(self, dumper: Any, out: _Tail) -> None:
+        self.out = out
         self.dumper = dumper
         self.emit = dumper.emit
         self.resolve = dumper.resolve
@@ -383,6 +453,11 @@ class _Writer:
             self.scalar(node.tag, node.value, node.style)
 
     def text(self, text: str) -> None:
+        end = _direct(text)
+        if end:  # libyaml writes a stand-in of the same shape (same block hints), the text goes in its place
+            stand_in = f"quirktape-{os.urandom(16).hex()}"
+            self.out.swap(stand_in, text, end)
+            text = stand_in + text[end:]
         self.scalar(_STR, text, "|" if "\n" in text else None)
 
     def scalar(self, tag: str, value: str, style: str | None) -> None:
