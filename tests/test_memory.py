@@ -159,3 +159,20 @@ def test_sdk_check_parses_a_long_tool_input_once() -> None:
         found = sdk_problems(broken)
         assert len(found) == 1 and found[0].startswith(f"event {len(broken) - 2}:"), found
         assert sum(parsed) <= 20 * text, (sum(parsed), text)  # halving: a few whole parses, not one per delta
+
+
+def test_import_holds_a_long_body_twice_at_most(tmp_path) -> None:
+    """Importing a long stream holds its bytes and its text, nothing more per byte: the format is read off
+    the bytes, the scrub reads the text in place, and the cassette is written to its file as it is made
+    (libyaml is handed a stand-in for the body, not the body)."""
+    from recorder.capture.importers import import_file
+    from recorder.tape import load, save
+
+    source = tmp_path / "long.sse"
+    frame = "data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": TEXT}}]}) + "\n\n"
+    source.write_text(frame * 20_000 + "data: [DONE]\n\n")
+    size = source.stat().st_size  # about 5 MB
+    out = tmp_path / "long.yaml"
+    peak = _peak_above(lambda: save(import_file(source), out))
+    assert peak <= 2.3 * size + CONSTANT, (peak, peak / size)
+    assert load(out).interactions[0].response.raw == source.read_bytes()
