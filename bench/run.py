@@ -357,7 +357,7 @@ def _check_phases(work: Path, mb: int) -> None:
     loaded = load(cassette)
     cassette.unlink()
     note(f"{size / 1e6:.1f} MB body in {len(loaded.interactions[0].response.quirktape.offsets or [])} reads:")
-    try:  # what check keeps of quirktape's own translation: compactly, since the compact reference
+    try:  # what check keeps of quirktape's own translation (held whole before; made again when read since)
         from recorder.judge.oracle import _own_replay as kept
     except ImportError:
         kept = replay
@@ -368,7 +368,7 @@ def _check_phases(work: Path, mb: int) -> None:
         run = kept(loaded, 0)
 
     for label, fn in (
-        ("the reference translation (events + IR, kept)", reference),
+        ("the reference translation (what check keeps of it)", reference),
         ("coverage", lambda: coverage(loaded, 0)),
         ("conservation", lambda: conservation(run)),
         ("latency", lambda: holds(loaded, 0)),
