@@ -31,6 +31,7 @@ from recorder.tape import (
     MARKER,
     REDACTED,
     SHAPES,
+    CassetteError,
     cassette_from_report,
     dumps,
     embed,
@@ -38,6 +39,7 @@ from recorder.tape import (
     parse_cassette,
     redact_headers,
     redact_url,
+    safe_dumps,
     scrub_cassette,
     scrub_text,
 )
@@ -502,10 +504,15 @@ def test_report_writes_and_prints_no_planted_shape(tmp_path, monkeypatch, capsys
 # --- known secrets: redacted where credentials travel, refused anywhere else -------------------------
 
 
-def echoing_upstream(echo: str) -> Starlette:
+def echoing_upstream(echo: str, split: bool = False) -> Starlette:
+    """An upstream that says the credential back: in one event, or token by token (``split``)."""
+    said = [echo[: len(echo) // 2], echo[len(echo) // 2 :]] if split else [echo]
+
     async def answer(request: Request):
         async def pieces():
-            yield f"data: {json.dumps(openai_chunk('the key you sent: ' + echo))}\n\n".encode()
+            yield f"data: {json.dumps(openai_chunk('the key you sent: '))}\n\n".encode()
+            for part in said:
+                yield f"data: {json.dumps(openai_chunk(part))}\n\n".encode()
             yield f"data: {json.dumps(openai_chunk('', 'stop'))}\n\ndata: [DONE]\n\n".encode()
 
         return StreamingResponse(pieces(), media_type="text/event-stream")
@@ -572,17 +579,78 @@ def test_the_proxy_never_carries_one_exchanges_cookie_to_the_next(tmp_path):
     assert len(seen) == 2 and "cookie" not in seen[1]
 
 
-def test_a_proxied_credential_echoed_by_the_upstream_is_not_recorded_and_the_client_gets_everything(tmp_path):
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "token-by-token"])
+def test_a_proxied_credential_echoed_by_the_upstream_is_not_recorded_and_the_client_gets_everything(tmp_path, split):
     secret = token(30)  # under a header name no list holds, in a shape no rule knows
     lines: list[str] = []
     with (
-        running(echoing_upstream(secret)) as upstream,
+        running(echoing_upstream(secret, split)) as upstream,
         running(proxy_app(upstream, tmp_path, log=lines.append)) as proxy,
     ):
         reply = httpx.post(proxy + "/v1/chat/completions", json={"stream": True}, headers={"X-Custom-Token": secret})
-    assert reply.status_code == 200 and reply.text.endswith("data: [DONE]\n\n") and secret in reply.text
+    assert reply.status_code == 200 and reply.text.endswith("data: [DONE]\n\n")
+    assert (secret in reply.text) != split and secret[:15] in reply.text and secret[15:] in reply.text
     assert not list(tmp_path.glob("*.yaml"))
     assert len(lines) == 1 and "refusing to write: credential #1" in lines[0] and secret not in lines[0]
+
+
+def _said(key: str) -> dict[str, tuple[str, str]]:
+    """A known credential that only the dialect's parser sees whole: (dialect, body) by how it hides."""
+    half = len(key) // 2
+    sse = "".join(f"data: {json.dumps(c)}\n\n" for c in (openai_chunk(key[:half]), openai_chunk(key[half:])))
+
+    def openai_delta(delta: dict) -> str:
+        return f"data: {json.dumps({'choices': [{'index': 0, 'delta': delta}]})}\n\n"
+
+    call = {"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": ""}}
+    args = [json.dumps({"k": key})[:9], json.dumps({"k": key})[9:]]
+    escaped = "".join(f"\\u{ord(ch):04x}" for ch in key)
+    call_part = {"functionCall": {"name": "f", "args": {"k": "KEY"}}}
+    gemini_args = json.dumps({"candidates": [{"content": {"parts": [call_part]}}]}).replace("KEY", escaped)
+    return {
+        "text": ("openai", sse + "data: [DONE]\n\n"),
+        "reasoning": (
+            "openai",
+            openai_delta({"reasoning_content": key[:half]}) + openai_delta({"reasoning_content": key[half:]}),
+        ),
+        "tool arguments": (
+            "openai",
+            openai_delta({"tool_calls": [call]})
+            + "".join(openai_delta({"tool_calls": [{"index": 0, "function": {"arguments": a}}]}) for a in args),
+        ),
+        "escaped text, whole response": (
+            "openai",
+            json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": "KEY"}}]}).replace(
+                "KEY", escaped
+            ),
+        ),
+        "escaped Gemini arguments": ("gemini", f"data: {gemini_args}\n\n"),
+    }
+
+
+@pytest.mark.parametrize("how", list(_said("k" * 20)))
+def test_a_known_credential_the_upstream_said_in_pieces_refuses_the_write(how):
+    key = "sk-proj-" + token(32)
+    dialect, body = _said(key)[how]
+    assert key not in body
+    cassette = parse_cassette(
+        {
+            "interactions": [
+                {
+                    "request": {"method": "POST", "uri": "http://127.0.0.1:9/v1/chat/completions", "body": ""},
+                    "response": {
+                        "status": {"code": 200, "message": "OK"},
+                        "headers": {"content-type": ["text/event-stream" if "data:" in body else "application/json"]},
+                        "body": {"string": body},
+                        "quirktape": {"dialect": dialect},
+                    },
+                }
+            ]
+        }
+    )
+    with pytest.raises(CassetteError, match="credential #2 would appear .*split across its events or escaped"):
+        safe_dumps(cassette, ["another-" + token(20), key])
+    assert safe_dumps(cassette, ["another-" + token(20)])  # what is not a known credential is written
 
 
 def test_printed_messages_are_scrubbed(tmp_path, monkeypatch, capsysbinary):

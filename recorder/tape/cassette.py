@@ -36,6 +36,7 @@ says the response did not end normally (``ending`` other than ``done``).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import stat
@@ -518,7 +519,9 @@ def safe_dumps(
     With ``secrets`` (known credentials), a cassette holding one (or its base64) anywhere but where
     credentials travel (headers, the URL, credential-named keys: there it is redacted) is refused,
     even where a shape rule would redact it: the upstream echoed it. The whole text is scanned once
-    more after scrubbing, as a last line.
+    more after scrubbing, as a last line, and so is what each response says once its dialect is read
+    (``content_texts``): an upstream that echoes a credential token by token splits it across its
+    events, or escapes it in JSON, where no scan of the text finds it.
     """
     secrets = [s for s in secrets or [] if s]
     cassette = _scrubbed(cassette, secrets, allow, name)
@@ -527,7 +530,45 @@ def safe_dumps(
         found = find_secrets(text, secrets) or find_secrets(str(to_data(cassette)), secrets)
         if found:
             raise CassetteError(f"{name}: refusing to write: {', '.join(found)} would appear in the cassette")
+        found = find_secrets("\n".join(content_texts(cassette)), secrets)
+        if found:
+            raise CassetteError(
+                f"{name}: refusing to write: {', '.join(found)} would appear in the cassette "
+                "(in what the upstream said, split across its events or escaped)"
+            )
     return text
+
+
+def content_texts(cassette: Cassette) -> list[str]:
+    """What each response says, read by its dialect's parser and joined across the stream: its text, its
+    reasoning, each tool call's name and its arguments (a response whose dialect is unknown says nothing)."""
+    from translator import Translator
+    from translator.ir import REASONING, TEXT, TOOL
+
+    out: list[str] = []
+    for interaction in cassette.interactions:
+        response, tape = interaction.response, interaction.response.quirktape
+        if tape.dialect is None:
+            continue
+        try:
+            translator = Translator(
+                tape.dialect, status=response.status.code, options=cassette.metadata.options or None, keep_ir=True
+            )
+        except ValueError:  # a dialect or option the translator does not know: the text scans still hold
+            continue
+        translator.feed(response.raw)
+        translator.close(tape.ending)
+        said: dict[Any, list[str]] = {TEXT: [], REASONING: []}
+        for fact in translator.ir or []:
+            if fact[0] in (TEXT, REASONING) and isinstance(fact[1], str):
+                said[fact[0]].append(fact[1])
+            elif fact[0] == TOOL:  # its name, its arguments streamed, its arguments whole (a Gemini call)
+                snapshot = None if fact[5] is None else json.dumps(fact[5], ensure_ascii=False, default=str)
+                for n, part in ((3, fact[3]), (4, fact[4]), (5, snapshot)):
+                    if isinstance(part, str):
+                        said.setdefault((fact[1], n), []).append(part)
+        out += ["".join(parts) for parts in said.values()]
+    return out
 
 
 TEMP_SUFFIX = ".quirktape.tmp"
