@@ -31,6 +31,7 @@ from recorder.tape import (
     MARKER,
     REDACTED,
     SHAPES,
+    Cassette,
     CassetteError,
     cassette_from_report,
     dumps,
@@ -40,6 +41,7 @@ from recorder.tape import (
     redact_headers,
     redact_url,
     safe_dumps,
+    save,
     scrub_cassette,
     scrub_text,
 )
@@ -594,16 +596,15 @@ def test_a_proxied_credential_echoed_by_the_upstream_is_not_recorded_and_the_cli
     assert len(lines) == 1 and "refusing to write: credential #1" in lines[0] and secret not in lines[0]
 
 
-def _said(key: str) -> dict[str, tuple[str, str]]:
-    """A known credential that only the dialect's parser sees whole: (dialect, body) by how it hides."""
-    half = len(key) // 2
+def _said(key: str, half: int) -> dict[str, tuple[str, str]]:
+    """A credential that only the dialect's parser sees whole: (dialect, body) by how it hides (cut at ``half``)."""
     sse = "".join(f"data: {json.dumps(c)}\n\n" for c in (openai_chunk(key[:half]), openai_chunk(key[half:])))
 
     def openai_delta(delta: dict) -> str:
         return f"data: {json.dumps({'choices': [{'index': 0, 'delta': delta}]})}\n\n"
 
     call = {"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": ""}}
-    args = [json.dumps({"k": key})[:9], json.dumps({"k": key})[9:]]
+    args = [json.dumps({"k": key})[: 7 + half], json.dumps({"k": key})[7 + half :]]
     escaped = "".join(f"\\u{ord(ch):04x}" for ch in key)
     call_part = {"functionCall": {"name": "f", "args": {"k": "KEY"}}}
     gemini_args = json.dumps({"candidates": [{"content": {"parts": [call_part]}}]}).replace("KEY", escaped)
@@ -628,19 +629,16 @@ def _said(key: str) -> dict[str, tuple[str, str]]:
     }
 
 
-@pytest.mark.parametrize("how", list(_said("k" * 20)))
-def test_a_known_credential_the_upstream_said_in_pieces_refuses_the_write(how):
-    key = "sk-proj-" + token(32)
-    dialect, body = _said(key)[how]
-    assert key not in body
-    cassette = parse_cassette(
+def _cassette_saying(dialect: str, body: str) -> Cassette:
+    kind = "text/event-stream" if "data:" in body else "application/json"
+    return parse_cassette(
         {
             "interactions": [
                 {
                     "request": {"method": "POST", "uri": "http://127.0.0.1:9/v1/chat/completions", "body": ""},
                     "response": {
                         "status": {"code": 200, "message": "OK"},
-                        "headers": {"content-type": ["text/event-stream" if "data:" in body else "application/json"]},
+                        "headers": {"content-type": [kind]},
                         "body": {"string": body},
                         "quirktape": {"dialect": dialect},
                     },
@@ -648,9 +646,45 @@ def test_a_known_credential_the_upstream_said_in_pieces_refuses_the_write(how):
             ]
         }
     )
-    with pytest.raises(CassetteError, match="credential #2 would appear .*split across its events or escaped"):
+
+
+@pytest.mark.parametrize("how", list(_said("k" * 20, 10)))
+def test_a_known_credential_the_upstream_said_in_pieces_refuses_the_write(how):
+    key = token(32)  # a shape no rule knows: only knowing it finds it
+    cassette = _cassette_saying(*_said(key, 16)[how])
+    assert key not in cassette.interactions[0].response.body.string
+    with pytest.raises(CassetteError, match="credential #2 would appear .*in what the upstream said") as caught:
         safe_dumps(cassette, ["another-" + token(20), key])
+    assert key not in str(caught.value)
     assert safe_dumps(cassette, ["another-" + token(20)])  # what is not a known credential is written
+
+
+@pytest.mark.parametrize("how", list(_said("k" * 20, 10)))
+def test_a_credential_shape_said_in_pieces_is_refused_unless_allowed(how, tmp_path):
+    key = "sk-proj-" + token(32)
+    cassette = _cassette_saying(*_said(key, 6)[how])  # no piece alone looks like a key
+    with pytest.raises(CassetteError, match=r"looks like a credential \(OpenAI-style key.*--allow-value") as caught:
+        save(cassette, tmp_path / "c.yaml")
+    assert key not in str(caught.value) and not (tmp_path / "c.yaml").exists()
+    save(cassette, tmp_path / "c.yaml", allow=[key])
+    assert load(tmp_path / "c.yaml").interactions[0].response.raw == cassette.interactions[0].response.raw
+
+
+@pytest.mark.parametrize("at", [0, 40, 104, 112])
+def test_a_credential_said_across_the_scan_windows_is_found(monkeypatch, tmp_path, at):
+    """What the upstream said is scanned in overlapping windows (a long stream is never held whole): a
+    credential that crosses from one window into the next is whole in their overlap."""
+    import recorder.tape.cassette as cassette_module
+
+    monkeypatch.setattr(cassette_module, "_SAID_SLICE", 40)  # the body is fed 40 bytes at a time
+    monkeypatch.setattr(cassette_module, "_WINDOW", 100)
+    monkeypatch.setattr(cassette_module, "_OVERLAP", 60)
+    key = "sk-proj-" + token(32)
+    words = ["wwwwww "] * 40
+    pieces = [*words[: at // 8], key[:6], key[6:20], key[20:], *words[at // 8 :]]
+    body = "".join(f"data: {json.dumps(openai_chunk(p))}\n\n" for p in pieces) + "data: [DONE]\n\n"
+    with pytest.raises(CassetteError, match="looks like a credential"):
+        save(_cassette_saying("openai", body), tmp_path / "c.yaml")
 
 
 def test_printed_messages_are_scrubbed(tmp_path, monkeypatch, capsysbinary):

@@ -44,9 +44,9 @@ import tempfile
 import time
 import zlib
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -71,7 +71,7 @@ from yaml.events import (
 )
 
 from . import yamlio
-from .redact import KnownSecretFound, find_secrets, scrub_cassette
+from .redact import KnownSecretFound, find_secrets, findings, scrub_cassette
 
 Ending = Literal["done", "eof", "reset", "timeout"]
 
@@ -504,10 +504,26 @@ def save(
 
 
 def _scrubbed(cassette: Cassette, secrets: list[str], allow: Iterable[str], name: str) -> Cassette:
+    """The cassette scrubbed (``redact.scrub_cassette``), or a ``CassetteError`` when what it would hold
+    cannot be redacted where it sits: a known secret the upstream echoed, or a credential the upstream
+    said in pieces (token by token, across its events) or escaped in JSON, which only the dialect's
+    parser sees whole (``content_windows``). Such a credential is refused, never written in pieces;
+    ``allow`` keeps a value that only looks like one."""
     try:
-        return scrub_cassette(cassette, secrets, allow)
+        clean = scrub_cassette(cassette, secrets, allow)
     except KnownSecretFound as exc:
         raise CassetteError(f"{name}: refusing to write: {exc} would appear in the cassette") from None
+    for said in content_windows(clean):
+        spans = findings(said, allow, secrets)
+        if spans:
+            known = find_secrets(said, secrets)
+            what = ", ".join(known) if known else f"what looks like a credential ({spans[0][2]})"
+            raise CassetteError(
+                f"{name}: refusing to write: {what} would appear in the cassette, in what the upstream said "
+                "(in pieces across its events, or escaped), where it cannot be redacted"
+                + ("" if known else "; --allow-value VALUE keeps it if it is not one")
+            )
+    return clean
 
 
 def safe_dumps(
@@ -519,8 +535,8 @@ def safe_dumps(
     With ``secrets`` (known credentials), a cassette holding one (or its base64) anywhere but where
     credentials travel (headers, the URL, credential-named keys: there it is redacted) is refused,
     even where a shape rule would redact it: the upstream echoed it. The whole text is scanned once
-    more after scrubbing, as a last line, and so is what each response says once its dialect is read
-    (``content_texts``): an upstream that echoes a credential token by token splits it across its
+    more after scrubbing, as a last line. What each response says is read by its dialect's parser
+    for both (``_scrubbed``): an upstream that says a credential token by token splits it across its
     events, or escapes it in JSON, where no scan of the text finds it.
     """
     secrets = [s for s in secrets or [] if s]
@@ -530,22 +546,38 @@ def safe_dumps(
         found = find_secrets(text, secrets) or find_secrets(str(to_data(cassette)), secrets)
         if found:
             raise CassetteError(f"{name}: refusing to write: {', '.join(found)} would appear in the cassette")
-        found = find_secrets("\n".join(content_texts(cassette)), secrets)
-        if found:
-            raise CassetteError(
-                f"{name}: refusing to write: {', '.join(found)} would appear in the cassette "
-                "(in what the upstream said, split across its events or escaped)"
-            )
     return text
 
 
-def content_texts(cassette: Cassette) -> list[str]:
-    """What each response says, read by its dialect's parser and joined across the stream: its text, its
-    reasoning, each tool call's name and its arguments (a response whose dialect is unknown says nothing)."""
+_SAID_SLICE = 1 << 16  # bytes of a body fed at a time when reading what it says
+
+
+def _slices(response: Response) -> Iterator[bytes]:
+    """A response's body in slices; an ASCII text is cut as it is, never encoded whole."""
+    body: str | bytes = response.body.string
+    if not (isinstance(body, str) and body.isascii()):
+        body = response.raw
+    for at in range(0, len(body), _SAID_SLICE):
+        piece = body[at : at + _SAID_SLICE]
+        yield piece.encode() if isinstance(piece, str) else piece
+
+
+_WINDOW = 1 << 20  # characters of what a response says scanned at a time
+_OVERLAP = 1 << 14  # characters each window shares with the next: more than any credential is long
+
+
+def content_windows(cassette: Cassette) -> Iterator[str]:
+    """What each response says, read by its dialect's parser and joined across the stream (its text, its
+    reasoning, each tool call's name and its arguments), in windows: each about ``_WINDOW`` characters,
+    sharing ``_OVERLAP`` with the next of the same kind, so anything shorter than that is whole in one.
+
+    The body is fed in slices and each slice's facts are dropped once read, and only a window of each
+    kind is held: a long stream costs what it says no more than a window at a time. A response whose
+    dialect is unknown says nothing.
+    """
     from translator import Translator
     from translator.ir import REASONING, TEXT, TOOL
 
-    out: list[str] = []
     for interaction in cassette.interactions:
         response, tape = interaction.response, interaction.response.quirktape
         if tape.dialect is None:
@@ -556,19 +588,35 @@ def content_texts(cassette: Cassette) -> list[str]:
             )
         except ValueError:  # a dialect or option the translator does not know: the text scans still hold
             continue
-        translator.feed(response.raw)
-        translator.close(tape.ending)
-        said: dict[Any, list[str]] = {TEXT: [], REASONING: []}
-        for fact in translator.ir or []:
-            if fact[0] in (TEXT, REASONING) and isinstance(fact[1], str):
-                said[fact[0]].append(fact[1])
-            elif fact[0] == TOOL:  # its name, its arguments streamed, its arguments whole (a Gemini call)
-                snapshot = None if fact[5] is None else json.dumps(fact[5], ensure_ascii=False, default=str)
-                for n, part in ((3, fact[3]), (4, fact[4]), (5, snapshot)):
-                    if isinstance(part, str):
-                        said.setdefault((fact[1], n), []).append(part)
-        out += ["".join(parts) for parts in said.values()]
-    return out
+        facts = translator.ir
+        assert facts is not None
+        said: dict[Any, list[str]] = {TEXT: [], REASONING: []}  # each kind's text since its last window
+        sizes: dict[Any, int] = {TEXT: 0, REASONING: 0}
+        for piece in chain(_slices(response), [None]):
+            if piece is not None:
+                translator.feed(piece)
+            else:
+                translator.close(tape.ending)
+            for fact in facts:
+                if fact[0] in (TEXT, REASONING) and isinstance(fact[1], str):
+                    said[fact[0]].append(fact[1])
+                    sizes[fact[0]] += len(fact[1])
+                elif fact[0] == TOOL:  # its name, its arguments streamed, its arguments whole (a Gemini call)
+                    snapshot = None if fact[5] is None else json.dumps(fact[5], ensure_ascii=False, default=str)
+                    for n, part in ((3, fact[3]), (4, fact[4]), (5, snapshot)):
+                        if isinstance(part, str):
+                            said.setdefault((fact[1], n), []).append(part)
+                            sizes[(fact[1], n)] = sizes.get((fact[1], n), 0) + len(part)
+            facts.clear()
+            for key, parts in said.items():
+                if sizes[key] > _WINDOW:
+                    window = "".join(parts)
+                    yield window
+                    parts[:] = [window[-_OVERLAP:]]
+                    sizes[key] = len(parts[0])
+        for parts in said.values():
+            if parts:
+                yield "".join(parts)
 
 
 TEMP_SUFFIX = ".quirktape.tmp"
