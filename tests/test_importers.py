@@ -815,3 +815,15 @@ def test_a_vcrpy_9_cassette_with_its_own_metadata_is_imported_as_vcrpy_not_taken
     cassette = import_bytes(raw)
     assert [i.request.method for i in cassette.interactions] == ["POST"]
     assert cassette.interactions[0].response.quirktape.dialect == "openai"
+
+
+def test_a_byte_order_mark_before_the_input_is_read_past(tmp_path):
+    """A BOM (as Windows editors save text) before a vcrpy cassette or an SSE stream: imported as without it."""
+    sse = 'data: {"id":"c1","model":"m","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\ndata: [DONE]\n\n'
+    vcr = vcr_yaml(vcr_interaction("https://api.openai.com/v1/chat/completions", sse))
+    for name, text in (("s.sse", sse), ("c.yaml", vcr.decode() if isinstance(vcr, bytes) else vcr)):
+        plain, marked = tmp_path / name, tmp_path / f"bom-{name}"
+        plain.write_text(text, encoding="utf-8")
+        marked.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        assert detect_format(marked.read_bytes()) == detect_format(plain.read_bytes()), name
+        assert import_file(marked).interactions[0].response.quirktape.dialect == "openai", name

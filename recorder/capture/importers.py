@@ -142,12 +142,14 @@ def _object_format(obj: dict, upstream: str | None) -> str:
     return f"{dialect}-response"
 
 
-_LEADING = re.compile(r"\ufeff*\s*")  # what the format is read after: byte-order marks, then white space
+_LEADING = re.compile(r"\s*")  # what the format is read after: white space
 
 
 def detect_format(raw: bytes, upstream: str | None = None) -> str:
     """The input's format; a bare body's by the dialect its payloads (or ``upstream``) tell, never by default."""
-    text = raw.decode("utf-8", "replace")  # not stripped: a stripped copy of a long stream is one copy too many
+    # byte-order marks dropped (a copy only when there is one), white space not: a stripped copy of a long
+    # stream is one copy too many
+    text = raw.decode("utf-8", "replace").lstrip("\ufeff")
     start = _LEADING.match(text).end()  # type: ignore[union-attr]
     if start == len(text):
         raise CassetteError("the input is empty")

@@ -127,7 +127,7 @@ class Tape(_Strict):
         try:
             return None if items is None else array(code, items)
         except OverflowError:
-            raise ValueError("a number too large to be a read offset") from None
+            raise ValueError("a number out of range for a read offset or time") from None
 
     @field_serializer("offsets", "t_ms", when_used="json")
     def _listed(self, value: Sequence | None) -> list | None:
