@@ -315,7 +315,9 @@ def scale(args: argparse.Namespace, work: Path) -> None:
             (b[1].seconds - a[1].seconds) / (b[0] - a[0]) * 1e6 for a, b in zip(done, done[1:])
         ]  # marginal µs per chunk, decade by decade
         note(f"{command}: marginal µs/chunk per step {', '.join(f'{s:.1f}' for s in slopes)}")
-        figure(f"{command}: last step's marginal cost per chunk", slopes[-1], "µs/chunk", "first step", slopes[0])
+        (n0, first), (n1, before_last) = done[0], done[-2]  # the steps before the last, as one: a span long
+        earlier = (before_last.seconds - first.seconds) / (n1 - n0) * 1e6  # enough that noise does not rule it
+        figure(f"{command}: last step's marginal cost per chunk", slopes[-1], "µs/chunk", "the steps before", earlier)
 
 
 def check_memory(args: argparse.Namespace, work: Path) -> None:
