@@ -195,3 +195,29 @@ def test_twins_pair_whatever_the_case_of_the_gemini_method():
             ":streamGenerateContent", ":STREAMgeneratecontent"
         )
     assert results(parse_cassette(data))["stream-nonstream"].ok is True
+
+
+@pytest.mark.parametrize("breaks", ["drops", "raises"])
+def test_our_own_translator_failing_a_rechunk_is_a_finding(monkeypatch, breaks):
+    """quirktape's own translation is compared with every re-cut in one pass: a re-cut that gives other
+    events, or makes the translator raise, is still a finding naming the re-cut."""
+    from translator import Translator
+
+    feed = Translator.feed
+
+    def one_byte_reads_break(self, data):
+        events = feed(self, data)
+        if len(data) == 1 and any(e.get("type") == "content_block_delta" for e in events):
+            if breaks == "raises":
+                raise ValueError("a one-byte read")
+            return [e for e in events if e.get("type") != "content_block_delta"]
+        return events
+
+    monkeypatch.setattr(Translator, "feed", one_byte_reads_break)
+    rechunk = results(load(TEXT))["rechunk"]
+    details = [f.detail for f in rechunk.findings]
+    assert rechunk.ok is False and any("--rechunk bytes" in d for d in details), details
+    if breaks == "raises":
+        assert all(f.kind == "crash" and "raised ValueError: a one-byte read" in f.detail for f in rechunk.findings)
+    else:
+        assert all(f.kind != "crash" for f in rechunk.findings)

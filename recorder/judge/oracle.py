@@ -31,7 +31,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -757,9 +757,10 @@ def _judge(cassette: Cassette, run: Replay, translate: TranslateFn, foreign: boo
     for finding in conservation(run):
         yield "conservation", finding
     if run.interaction.response.is_stream and getattr(translate, "rechunkable", True):
+        agreed = _agreeing(cassette, run) if translate is translate_stream else {}
         for strategy in RECHUNKS:
             try:
-                other = _rechunked(cassette, run, strategy, translate)
+                other = _rechunked(cassette, run, strategy, translate, agreed.get(strategy))
             except TranslatorFailed as exc:
                 yield "rechunk", Finding("data", "crash", f"--rechunk {strategy}: {exc}")
                 continue
@@ -791,31 +792,47 @@ def _failure_at(run: Replay, kind: str) -> Location:
     return Location(event=last, ending=True)
 
 
-def _rechunked(cassette: Cassette, run: Replay, strategy: str, translate: TranslateFn) -> list[dict] | None:
+def _rechunked(
+    cassette: Cassette, run: Replay, strategy: str, translate: TranslateFn, agreed: bool | TranslatorFailed | None
+) -> list[dict] | None:
     """The events of ``run``'s interaction with its body re-cut by ``strategy``; None when they are ``run.events``.
 
-    quirktape's translator is compared event by event as the re-cut pieces are fed (both made
-    lazily), so a rechunk that agrees holds neither its pieces nor its events; only one that
-    differs is translated again in full, for the finding. Another translator returns its events
-    whole, and they are compared whole.
+    For quirktape's translator, ``agreed`` is ``_agreeing``'s verdict: a rechunk that agrees is held
+    nowhere, and only one that differs is translated again in full, for the finding. Another
+    translator returns its events whole, and they are compared whole.
     """
-    if translate is translate_stream:
-        try:
-            if _same_events(run.events, stream_events(cassette, run.index, strategy)):
-                return None
-        except CassetteError:
-            raise
-        except Exception as exc:  # as ``replay`` reports it: a finding, not a traceback
-            raise TranslatorFailed(f"the translator raised {type(exc).__name__}: {exc}") from None
+    if isinstance(agreed, TranslatorFailed):
+        raise agreed
+    if agreed:
+        return None
     return replay(cassette, run.index, strategy, translate=translate).events
 
 
-def _same_events(want: Sequence[dict], events: Iterator[dict]) -> bool:
-    wanted = iter(want)
-    for event in events:
-        if event != next(wanted, _END):
-            return False
-    return next(wanted, _END) is _END
+def _agreeing(cassette: Cassette, run: Replay) -> dict[str, bool | TranslatorFailed]:
+    """Whether quirktape's translator gives each re-cut body (``RECHUNKS``) the events of the recorded reads,
+    or how it failed on it.
+
+    Every re-cut is translated as its pieces are made and compared event by event with one pass over
+    ``run.events`` (a pass makes quirktape's translation again: one for all the re-cuts, not one each).
+    """
+    pending = {strategy: stream_events(cassette, run.index, strategy) for strategy in RECHUNKS}
+    verdicts: dict[str, bool | TranslatorFailed] = {}
+    for want in chain(run.events, (_END,)):
+        for strategy, events in list(pending.items()):
+            try:
+                got = next(events, _END)
+            except CassetteError:
+                raise
+            except Exception as exc:  # as ``replay`` reports it: a finding, not a traceback
+                verdicts[strategy] = TranslatorFailed(f"the translator raised {type(exc).__name__}: {exc}")
+                del pending[strategy]
+                continue
+            if got is _END or want is _END or got != want:
+                verdicts[strategy] = got is _END and want is _END
+                del pending[strategy]
+        if not pending:
+            break
+    return verdicts
 
 
 _END = object()
