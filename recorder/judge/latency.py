@@ -21,8 +21,7 @@ from translator import Translator
 from translator.ir import REASONING, TEXT, TOOL
 
 from ..replay import rechunk
-from ..replay.playback import body_of
-from ..tape import Cassette
+from ..tape import Cassette, body_of
 
 UNITS = ("text", "reasoning", "tool start", "tool arguments")
 

@@ -49,8 +49,8 @@ from translator.coverage import TraceWalk
 from translator.ir import CITATION, DONE, ERROR, FINISH, REASONING, REDACTED, SIGNATURE, TEXT, TOOL
 
 from ..replay import Replay, TranslateFn, TranslatorFailed, pick, rechunk, replay, stream_events
-from ..replay.playback import Pieces, _told, body_of
-from ..tape import Cassette, CassetteError, Expect, Interaction
+from ..replay.playback import Pieces, _told
+from ..tape import Cassette, CassetteError, Expect, Interaction, body_of
 from .latency import holds
 
 INVARIANTS = ("grammar", "coverage", "conservation", "rechunk", "stream-nonstream", "expect", "errors", "latency")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from translator import Translator, translate_stream
 
-from ..tape import Cassette, CassetteError, Interaction, Response, Tape
+from ..tape import Cassette, CassetteError, Interaction, Tape, body_of
 
 STRATEGIES = ("recorded", "bytes", "lines", "random:SEED")
 
@@ -48,12 +48,6 @@ def rechunk(body: bytes | str, strategy: str, offsets: list[int] | None = None) 
             raise CassetteError(f"bad rechunk strategy {strategy!r}: the seed must be an integer") from None
         return Pieces(body, None, lambda data: _random_cuts(data, seed))
     raise CassetteError(f"unknown rechunk strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
-
-
-def body_of(response: Response) -> bytes | str:
-    """What ``rechunk`` cuts: the body's text when it is ASCII (no copy), else its bytes."""
-    string = response.body.string
-    return string if isinstance(string, str) and string.isascii() else response.raw
 
 
 def _line_cuts(body: bytes | str) -> Iterator[int]:

@@ -31,9 +31,9 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..tape import Cassette, CassetteError, Interaction, Tape, load, parse_cassette
+from ..tape import Cassette, CassetteError, Interaction, Tape, body_of, load, parse_cassette
 from .anthropic_side import PING_AFTER, answer
-from .playback import TranslateFn, body_of, rechunk
+from .playback import TranslateFn, rechunk
 
 __all__ = ["BODY_KEYS", "DEFAULT_MATCH", "ReplayTransport"]
 

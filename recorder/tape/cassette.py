@@ -36,6 +36,7 @@ says the response did not end normally (``ending`` other than ``done``).
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -247,11 +248,17 @@ class Response(_Open):
 
     @model_validator(mode="after")
     def _offsets_fit(self) -> Response:
-        offsets, string = self.quirktape.offsets, self.body.string
-        size = len(string) if isinstance(string, bytes) or string.isascii() else len(self.raw)
-        if offsets and offsets[-1] >= max(size, 1):
+        offsets = self.quirktape.offsets
+        if offsets and offsets[-1] >= max(len(body_of(self)), 1):
             raise ValueError("an offset lies beyond the end of body.string")
         return self
+
+
+def body_of(response: Response) -> bytes | str:
+    """A body as bytes are cut from it: its text when it is ASCII (the same characters, no copy), else its
+    bytes (``Response.raw``)."""
+    string = response.body.string
+    return string if isinstance(string, str) and string.isascii() else response.raw
 
 
 class Interaction(_Strict):
@@ -554,9 +561,7 @@ _SAID_SLICE = 1 << 16  # bytes of a body fed at a time when reading what it says
 
 def _slices(response: Response) -> Iterator[bytes]:
     """A response's body in slices; an ASCII text is cut as it is, never encoded whole."""
-    body: str | bytes = response.body.string
-    if not (isinstance(body, str) and body.isascii()):
-        body = response.raw
+    body = body_of(response)
     for at in range(0, len(body), _SAID_SLICE):
         piece = body[at : at + _SAID_SLICE]
         yield piece.encode() if isinstance(piece, str) else piece
@@ -590,8 +595,7 @@ def content_windows(cassette: Cassette) -> Iterator[str]:
             continue
         facts = translator.ir
         assert facts is not None
-        said: dict[Any, list[str]] = {TEXT: [], REASONING: []}  # each kind's text since its last window
-        sizes: dict[Any, int] = {TEXT: 0, REASONING: 0}
+        said: dict[Any, io.StringIO] = {TEXT: io.StringIO(), REASONING: io.StringIO()}  # since the last window
         for piece in chain(_slices(response), [None]):
             if piece is not None:
                 translator.feed(piece)
@@ -599,24 +603,22 @@ def content_windows(cassette: Cassette) -> Iterator[str]:
                 translator.close(tape.ending)
             for fact in facts:
                 if fact[0] in (TEXT, REASONING) and isinstance(fact[1], str):
-                    said[fact[0]].append(fact[1])
-                    sizes[fact[0]] += len(fact[1])
+                    said[fact[0]].write(fact[1])
                 elif fact[0] == TOOL:  # its name, its arguments streamed, its arguments whole (a Gemini call)
                     snapshot = None if fact[5] is None else json.dumps(fact[5], ensure_ascii=False, default=str)
                     for n, part in ((3, fact[3]), (4, fact[4]), (5, snapshot)):
                         if isinstance(part, str):
-                            said.setdefault((fact[1], n), []).append(part)
-                            sizes[(fact[1], n)] = sizes.get((fact[1], n), 0) + len(part)
+                            said.setdefault((fact[1], n), io.StringIO()).write(part)
             facts.clear()
-            for key, parts in said.items():
-                if sizes[key] > _WINDOW:
-                    window = "".join(parts)
+            for key, text in said.items():
+                if text.tell() > _WINDOW:
+                    window = text.getvalue()
                     yield window
-                    parts[:] = [window[-_OVERLAP:]]
-                    sizes[key] = len(parts[0])
-        for parts in said.values():
-            if parts:
-                yield "".join(parts)
+                    said[key] = io.StringIO()
+                    said[key].write(window[-_OVERLAP:])
+        for text in said.values():
+            if text.tell():
+                yield text.getvalue()
 
 
 TEMP_SUFFIX = ".quirktape.tmp"
