@@ -11,7 +11,7 @@ The package is grouped by role, each group importing only those below it
 ``recorder.replay`` here is the ``replay`` function, as it always was; the group's modules are
 reached with ``from recorder.replay.<module> import ...`` (or ``from recorder.replay import ...``).
 
-Every name below is imported on first use (``_lazy``): ``import recorder`` loads nothing, and a
+Every name below is imported on first use (``translator._lazy``): ``import recorder`` loads nothing, and a
 command that judges nothing never loads the judge.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._lazy import lazy_package
+from translator._lazy import lazy_package
 
 if TYPE_CHECKING:
     from .judge import check_cassette

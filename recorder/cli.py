@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from translator._lazy import submodule
+
 from .tape.redact import scrub_text
 
 if TYPE_CHECKING:
@@ -32,9 +34,7 @@ if TYPE_CHECKING:
 
 def _module(name: str):
     """``recorder<name>`` (``name`` is relative: ``".tape"``), imported by the import statement's own path."""
-    name = __package__ + name
-    __import__(name)
-    return sys.modules[name]
+    return submodule(__package__ + name)
 
 
 def _lazy(module: str, name: str):

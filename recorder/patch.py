@@ -264,7 +264,8 @@ class Patch:
         return self.transport.respond(request, body, unmatched=not self.live)
 
     def _recording(self, lib: ModuleType, request: Any, response: Any) -> Any:
-        self._secrets += request_secrets(request.headers.multi_items(), str(request.url), request.content)
+        found = request_secrets(request.headers.multi_items(), str(request.url), request.content)
+        self._secrets = list(dict.fromkeys([*self._secrets, *found]))  # each once, however many requests carry it
         headers = response.headers.multi_items()
         reason = response.extensions.get("reason_phrase", b"")
         reason = reason.decode("ascii", "replace") if isinstance(reason, bytes) else str(reason)

@@ -9,9 +9,9 @@ grammar.
 
 from __future__ import annotations
 
-import sys
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_package
 
 if TYPE_CHECKING:
     from .accumulate import ERROR_STATUS, accumulate, accumulate_event, reply_for, stream_error, summary
@@ -24,52 +24,6 @@ if TYPE_CHECKING:
     from .responses_request import to_responses_request
     from .sse import SSEDecoder, encode_sse
     from .stream import DIALECTS, ENDINGS, Dialect, Translator, get_dialect, translate_response, translate_stream
-
-_LAZY = {
-    **dict.fromkeys(
-        ("ERROR_STATUS", "accumulate", "accumulate_event", "reply_for", "stream_error", "summary"), ".accumulate"
-    ),
-    **dict.fromkeys(("UNSIGNED", "Emitter"), ".emitter"),
-    "to_gemini_request": ".gemini_request",
-    "violations": ".grammar",
-    **dict.fromkeys(("KIND_NAMES", "error_type"), ".ir"),
-    **dict.fromkeys(("JsonPrefix", "loads_partial", "normalize_arguments"), ".jsontext"),
-    "to_openai_request": ".openai_request",
-    "to_responses_request": ".responses_request",
-    **dict.fromkeys(("SSEDecoder", "encode_sse"), ".sse"),
-    **dict.fromkeys(
-        ("DIALECTS", "ENDINGS", "Dialect", "Translator", "get_dialect", "translate_response", "translate_stream"),
-        ".stream",
-    ),
-}
-
-
-class _Translator(ModuleType):
-    """This package: each name above imported from its module on first use, and kept.
-
-    ``accumulate`` is a function and a module: the import system binds the module on the package when
-    it is first imported, which would hide the function; that binding is skipped.
-    """
-
-    def __getattr__(self, name: str) -> Any:
-        if name not in _LAZY:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        module = __name__ + _LAZY[name]
-        __import__(module)  # as an import statement does (python -X importtime times it)
-        value = getattr(sys.modules[module], name)
-        ModuleType.__setattr__(self, name, value)
-        return value
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _LAZY and isinstance(value, ModuleType) and value.__name__ == f"{__name__}.{name}":
-            return
-        ModuleType.__setattr__(self, name, value)
-
-    def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *_LAZY})
-
-
-sys.modules[__name__].__class__ = _Translator
 
 __all__ = [
     "DIALECTS",
@@ -99,3 +53,5 @@ __all__ = [
     "translate_stream",
     "violations",
 ]
+
+lazy_package(__name__)

@@ -9,7 +9,7 @@
   response);
 - ``recordings``: recorded HTTP traffic (vcrpy and go-vcr cassettes, llama-stack recordings, HAR).
 
-The names below are imported from their modules on first use (``recorder._lazy``): ``import`` loads
+The names below are imported from their modules on first use (``translator._lazy``): ``import`` loads
 the importers alone, and only ``record``, ``proxy`` and ``gateway`` load httpx (the servers starlette).
 
 Imports ``tape`` only: capturing never judges or replays.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_package
+from translator._lazy import lazy_package
 
 if TYPE_CHECKING:
     from .gateway import gateway_app

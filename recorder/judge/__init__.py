@@ -12,7 +12,7 @@
 - ``mutate``: the quirk variants of a cassette (quirks.md part L) and their answers;
 - ``catalogue``: the quirk catalogue's entries, and which of them the cassettes cover.
 
-The names below are imported from their modules on first use (``recorder._lazy``): ``check`` loads
+The names below are imported from their modules on first use (``translator._lazy``): ``check`` loads
 the oracle and the catalogue, not the view, shrink or mutate.
 
 Imports ``replay`` and ``tape``.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_package
+from translator._lazy import lazy_package
 
 if TYPE_CHECKING:
     from .captured import captured, read_output

@@ -10,7 +10,7 @@
 - ``serve``: the replay server over real HTTP, impersonating the upstream or a gateway;
 - ``asgi``: running that server (and the proxy) with uvicorn on a socket bound first.
 
-The names below are imported from their modules on first use (``recorder._lazy``): ``quirktape replay``
+The names below are imported from their modules on first use (``translator._lazy``): ``quirktape replay``
 loads ``playback`` alone. ``serve`` and ``asgi`` are imported from their modules
 (``recorder.replay.serve``, ``recorder.replay.asgi``), not re-exported here: they load starlette and
 uvicorn, which ``import recorder`` and the pytest plugin do not need.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_package
+from translator._lazy import lazy_package
 
 if TYPE_CHECKING:
     from .anthropic_side import FOLLOW_UP, timed_events

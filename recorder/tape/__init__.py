@@ -8,7 +8,7 @@
   cassette loader uses it to name a dialect the file leaves out);
 - ``markdown``: a cassette embedded in a Markdown bug report, and read back.
 
-The names below are imported from their modules on first use (``recorder._lazy``): printing, which
+The names below are imported from their modules on first use (``translator._lazy``): printing, which
 scrubs credentials, loads ``redact`` alone; loading a cassette loads ``cassette`` (pydantic, PyYAML).
 
 The bottom of ``recorder``: it imports only ``translator``, never another group.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_package
+from translator._lazy import lazy_package
 
 if TYPE_CHECKING:
     from .cassette import (

@@ -1,12 +1,12 @@
 """Packages whose public names are imported on first use (PEP 562), so that a command loads what it needs.
 
 ``lazy_package(__name__)`` at the end of a package's ``__init__``: each name its ``TYPE_CHECKING``
-block imports is read from its submodule the first time it is asked for, and kept. Several packages
-export a function named like one of their submodules (``recorder.replay``, ``recorder.judge.report``,
-``recorder.capture.record``): the import system binds a submodule on its package when it is first
-imported, which would hide the function; here that binding is skipped, so the name stays the function
-whichever is imported first (the submodule itself is always in ``sys.modules``, and ``from
-package.submodule import x`` works as ever).
+block imports is read from its submodule the first time it is asked for, and kept. ``translator`` and
+every package of ``recorder`` are made so. Several export a function named like one of their submodules
+(``translator.accumulate``, ``recorder.replay``, ``recorder.judge.report``, ``recorder.capture.record``):
+the import system binds a submodule on its package when it is first imported, which would hide the
+function; here that binding is skipped, so the name stays the function whichever is imported first
+(the submodule itself is always in ``sys.modules``, and ``from package.submodule import x`` works as ever).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class _LazyPackage(ModuleType):
         if where is None:
             raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
         module, attribute = where
-        value = getattr(_submodule(self.__name__ + module), attribute)
+        value = getattr(submodule(self.__name__ + module), attribute)
         ModuleType.__setattr__(self, name, value)
         return value
 
@@ -39,7 +39,7 @@ class _LazyPackage(ModuleType):
         return sorted({*super().__dir__(), *self._lazy})
 
 
-def _submodule(name: str) -> ModuleType:
+def submodule(name: str) -> ModuleType:
     """The module ``name``, imported by the import statement's own path (``python -X importtime`` times it)."""
     __import__(name)
     return sys.modules[name]
